@@ -1,0 +1,1 @@
+"""Hydra discovers hydra-optax-schedules through this package (see ``searchpath``)."""

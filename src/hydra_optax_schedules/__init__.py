@@ -1,0 +1,24 @@
+"""Learning-rate schedules for JAX/optax as a Hydra config group.
+
+After ``pip install hydra-optax-schedules`` every Hydra app has a ``scheduler`` group
+(``constant``, ``cosine``, ``linear``, ``exponential``, ``cosine_decay``,
+``exponential_decay``), and ``hydra.utils.instantiate(cfg.scheduler)`` returns a schedule.
+
+Importing this package does not import JAX or optax; a schedule imports JAX the first time
+it is called on a JAX array.
+"""
+
+from hydra_optax_schedules.config import HydraSchedulerConfig, SchedulerConfig
+from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
+
+__all__ = [
+    "HydraSchedulerConfig",
+    "Schedule",
+    "ScheduleConfigError",
+    "SchedulerConfig",
+    "build_lr_scheduler",
+    "build_schedule",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,26 @@
+"""The library's exception type."""
+
+from __future__ import annotations
+
+__all__ = ["ScheduleConfigError"]
+
+
+class ScheduleConfigError(ValueError):
+    """A scheduler config that cannot describe a learning-rate schedule.
+
+    Raised when a schedule is built (by ``build_lr_scheduler``, ``build_schedule`` or
+    ``hydra.utils.instantiate``), before any step is evaluated. The message names the field
+    (as ``scheduler.<field>`` when the config came from Hydra), the value it had and what
+    would be valid. ``field`` holds the field's name for programmatic use.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __reduce__(self):  # keep ``field`` when the error crosses a process boundary
+        return (_rebuild_error, (self.args[0], self.field))
+
+
+def _rebuild_error(message: str, field: str | None) -> ScheduleConfigError:
+    return ScheduleConfigError(message, field=field)

@@ -1,0 +1,132 @@
+"""Turn plain data (a dict, JSON, a saved ``repr``) into a config dataclass, safely.
+
+xlstm-jax's ``from_dict`` imports any module named in a string; a config read from a
+checkpoint could run code that way. This parser only converts values to the field types
+the caller's dataclass declares, and never imports or calls anything the data names.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar, Union
+
+from hydra_optax_schedules.errors import ScheduleConfigError
+
+__all__ = ["parse_dataclass"]
+
+ConfigT = TypeVar("ConfigT")
+_NONE_STRINGS = ("None", "null")
+
+
+def parse_dataclass(
+    config_class: type[ConfigT],
+    data: Any,
+    *,
+    strict_classname_parsing: bool = False,
+    ignore_extensive_attributes: bool = True,
+    none_to_zero_for_ints: bool = False,
+) -> ConfigT:
+    """Build ``config_class`` from a mapping or from a ``Name(field=value, ...)`` string."""
+    if not (isinstance(config_class, type) and dataclasses.is_dataclass(config_class)):
+        raise TypeError(f"config_class must be a dataclass type, got {config_class!r}")
+    if isinstance(data, str):
+        data = _parse_repr(config_class, data, strict_classname_parsing)
+    if not isinstance(data, Mapping):
+        raise ScheduleConfigError(
+            f"cannot read a {config_class.__name__} from {type(data).__name__} {data!r}: "
+            "expected a mapping of field names to values"
+        )
+    hints = typing.get_type_hints(config_class)
+    fields = {f.name for f in dataclasses.fields(config_class) if f.init}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            if ignore_extensive_attributes:
+                continue
+            raise ScheduleConfigError(
+                f"{key!r} is not a field of {config_class.__name__}; "
+                f"valid fields: {', '.join(sorted(fields))}",
+                field=str(key),
+            )
+        values[key] = _convert(key, value, hints[key], none_to_zero_for_ints)
+    try:
+        return config_class(**values)
+    except TypeError as error:  # a required field is missing
+        raise ScheduleConfigError(f"cannot build {config_class.__name__}: {error}") from None
+
+
+def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
+    """Read ``Name(a=1, b='x')`` with literals only; the name is checked, never resolved."""
+    try:
+        call = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        call = None
+    if not (isinstance(call, ast.Call) and not call.args and isinstance(call.func, ast.Name)):
+        raise ScheduleConfigError(
+            f"cannot read a {config_class.__name__} from the string {text!r}: "
+            f"expected {config_class.__name__}(field=value, ...)"
+        )
+    if strict and call.func.id != config_class.__name__:
+        raise ScheduleConfigError(
+            f"the string names class {call.func.id!r}, expected {config_class.__name__!r}"
+        )
+    values = {}
+    for keyword in call.keywords:
+        try:
+            values[keyword.arg] = ast.literal_eval(keyword.value)
+        except ValueError:
+            raise ScheduleConfigError(
+                f"{keyword.arg}: only literal values are read from a string, "
+                f"got {ast.unparse(keyword.value)!r}",
+                field=keyword.arg,
+            ) from None
+    return values
+
+
+def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool) -> Any:
+    """Convert ``value`` to the field type ``annotation`` (scalars and Optional scalars)."""
+    allowed = (
+        typing.get_args(annotation) if typing.get_origin(annotation) is Union else (annotation,)
+    )
+    optional = type(None) in allowed
+    if value is None or (isinstance(value, str) and value in _NONE_STRINGS):
+        if int in allowed and none_to_zero_for_ints:
+            return 0
+        if optional:
+            return None
+        raise ScheduleConfigError(f"{name}=None is invalid: the field is not optional", field=name)
+    for kind in allowed:
+        if kind in (int, float, str, bool):
+            converted = _to_scalar(value, kind)
+            if converted is not _NO_VALUE:
+                return converted
+    expected = " or ".join(getattr(k, "__name__", str(k)) for k in allowed)
+    raise ScheduleConfigError(f"{name}={value!r} is invalid: expected {expected}", field=name)
+
+
+_NO_VALUE = object()
+
+
+def _to_scalar(value: Any, kind: type) -> Any:
+    """``value`` as ``kind`` if it is one or a string that reads as one; else ``_NO_VALUE``."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "True", "false", "False"):
+            return value in ("true", "True")
+        return _NO_VALUE
+    if isinstance(value, bool):  # True is an int to Python, never a number to a config
+        return _NO_VALUE
+    if kind is str:
+        return value if isinstance(value, str) else _NO_VALUE
+    if isinstance(value, str):
+        try:
+            return int(value) if kind is int else float(value)
+        except ValueError:
+            return _NO_VALUE
+    if kind is int:
+        return value if isinstance(value, int) else _NO_VALUE
+    return float(value) if isinstance(value, (int, float)) else _NO_VALUE

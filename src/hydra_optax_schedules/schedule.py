@@ -1,0 +1,201 @@
+"""A scheduler config becomes a callable, validated learning-rate schedule.
+
+JAX is imported only when a schedule is called on a JAX array (or a traced value), so
+importing this module, and building a schedule, stays cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from collections.abc import Mapping
+from typing import Any, Union
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from hydra_optax_schedules.config import SchedulerConfig
+from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.shapes import Phase
+from hydra_optax_schedules.validation import normalize, plan_phases
+
+__all__ = ["Schedule", "build_lr_scheduler", "build_schedule"]
+
+ConfigLike = Union[SchedulerConfig, Mapping[str, Any]]
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(SchedulerConfig))
+# Keys that ``hydra.utils.instantiate`` reads itself; a mapping may carry them.
+_HYDRA_KEYS = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")
+
+
+class Schedule:
+    """An optax-compatible learning-rate schedule: ``schedule(step) -> lr``.
+
+    A small picklable object (not a closure), so it can travel to worker processes; its
+    ``repr`` shows the config it was built from, and two schedules are equal when their
+    configs are.
+
+    ``step`` may be:
+
+    - a Python ``int`` / ``float`` or a NumPy scalar: returns a Python ``float``, computed
+      on the host without JAX (cheap enough to call every step for logging);
+    - a NumPy array: returns a NumPy ``float64`` array of the same shape;
+    - a JAX array or a traced value (inside ``jit``, ``vmap``, or an optax optimizer): returns
+      a JAX array of the default float dtype, the same shape as ``step``.
+
+    Negative steps count as step 0; past ``decay_steps`` the final value holds.
+    """
+
+    __slots__ = ("__weakref__", "config", "phases")
+
+    def __init__(self, config: SchedulerConfig, *, field_prefix: str = "") -> None:
+        """Validate ``config`` and plan its phases.
+
+        Raises:
+            ScheduleConfigError: The config does not describe a schedule; the message names
+                the field, prefixed by ``field_prefix`` (e.g. ``"scheduler."``).
+        """
+        self.config: SchedulerConfig = normalize(config, field_prefix)
+        self.phases: tuple[Phase, ...] = plan_phases(self.config, field_prefix)
+
+    def __call__(self, step: Any) -> Any:
+        kind = type(step)
+        if kind is int or kind is float:
+            return self._at(step)
+        numpy = sys.modules.get("numpy")  # a NumPy value implies NumPy is imported
+        if numpy is not None and isinstance(step, (numpy.integer, numpy.floating)):
+            return self._at(step.item())
+        if numpy is not None and isinstance(step, numpy.ndarray):
+            return self._over(numpy, step)
+        import jax.numpy as jnp
+
+        return self._over(jnp, jnp.asarray(step))
+
+    def _at(self, step: float) -> float:
+        """The value at one host step, with Python floats and ``math``."""
+        step = max(step, 0)
+        for phase in self.phases:
+            if phase.end is None or step < phase.end or phase is self.phases[-1]:
+                t = step - phase.start
+                if phase.length is not None:
+                    t = min(t, phase.length)
+                return float(phase.value(math, t))
+        raise AssertionError("a schedule always has a last phase")
+
+    def _over(self, xp: Any, steps: Any) -> Any:
+        """The values over an array of steps: every phase computed once, then selected.
+
+        For integer steps, each phase's local step is computed in the step's integer type
+        (exact, no overflow) and only then converted to float. Phases that start beyond the
+        largest representable step are left out of the computation altogether.
+        """
+        integer = xp.issubdtype(steps.dtype, xp.integer)
+        if integer:
+            largest = int(xp.iinfo(steps.dtype).max)
+            phases = [p for p in self.phases if p.start <= largest]
+            float_dtype = xp.result_type(float)
+            steps = xp.maximum(steps, 0)
+        else:
+            largest = math.inf
+            phases = list(self.phases)
+            float_dtype = steps.dtype
+            steps = xp.maximum(steps, xp.zeros((), steps.dtype))
+        result = None
+        next_start = None
+        for phase in reversed(phases):
+            if phase.length is None or phase.curve == "constant":
+                value = phase.value(xp, None)
+            else:
+                local = xp.clip(steps - phase.start, 0, min(phase.length, largest))
+                value = phase.value(xp, local.astype(float_dtype))
+            result = value if result is None else xp.where(steps < next_start, value, result)
+            next_start = phase.start
+        return xp.broadcast_to(xp.asarray(result, dtype=float_dtype), steps.shape)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.config == self.config
+
+    def __hash__(self) -> int:
+        return hash(dataclasses.astuple(self.config))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.config,))
+
+
+def build_schedule(**fields: Any) -> Schedule:
+    """Build a schedule from ``SchedulerConfig``'s fields given as keywords.
+
+    This is the ``_target_`` of every option of Hydra's ``scheduler`` group, so
+    ``instantiate(cfg.scheduler, decay_steps=n)`` fills in the run length at runtime.
+
+    Raises:
+        ScheduleConfigError: A field is unknown, missing or invalid.
+    """
+    return _build(fields, prefix="")
+
+
+def build_lr_scheduler(scheduler_config: ConfigLike) -> Schedule:
+    """Build learning rate schedule from config (xlstm-jax's entry point).
+
+    Supports constant, linear, cosine decay and exponential decay, all with warmup and
+    cooldown; the README's semantics table gives the value at every step.
+
+    Args:
+        scheduler_config: A ``SchedulerConfig`` (or subclass, e.g. ``OmegaConf.to_object``
+            of ``cfg.scheduler``), a Hydra/OmegaConf ``DictConfig`` node, or a mapping with
+            ``SchedulerConfig``'s keys (Hydra's ``_target_`` / ``_partial_`` are ignored).
+
+    Returns:
+        The schedule: an optax-compatible callable ``step -> lr``.
+
+    Raises:
+        ScheduleConfigError: The config is invalid; a ``DictConfig``'s fields are named by
+            their full key, e.g. ``scheduler.decay_steps``.
+
+    Example:
+        >>> from hydra_optax_schedules import SchedulerConfig, build_lr_scheduler
+        >>> schedule = build_lr_scheduler(
+        ...     SchedulerConfig(lr=1.0, name="linear", decay_steps=10, end_lr=0.0)
+        ... )
+        >>> schedule(5)
+        0.5
+    """
+    if isinstance(scheduler_config, SchedulerConfig):
+        return _build({name: getattr(scheduler_config, name) for name in _FIELDS}, prefix="")
+    if isinstance(scheduler_config, DictConfig):
+        key = scheduler_config._get_full_key(None)
+        prefix = f"{key}." if key else ""
+        try:
+            values = OmegaConf.to_container(scheduler_config, resolve=True, throw_on_missing=True)
+        except MissingMandatoryValue as error:
+            raise ScheduleConfigError(
+                f"{error.full_key} is missing (???): set it, e.g. {error.full_key}=...",
+                field=str(error.key),
+            ) from None
+        return _build(values, prefix)
+    if isinstance(scheduler_config, Mapping):
+        return _build(dict(scheduler_config), prefix="")
+    raise TypeError(
+        "build_lr_scheduler expects a SchedulerConfig, a DictConfig or a mapping, "
+        f"got {type(scheduler_config).__name__}"
+    )
+
+
+def _build(values: dict[str, Any], prefix: str) -> Schedule:
+    """Check that ``values`` has exactly scheduler fields (Hydra's keys aside), then build."""
+    values = {k: v for k, v in values.items() if k not in _HYDRA_KEYS}
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ScheduleConfigError(
+            f"{prefix}{unknown[0]} is not a scheduler field; valid fields: {', '.join(_FIELDS)}",
+            field=unknown[0],
+        )
+    if "lr" not in values:
+        raise ScheduleConfigError(
+            f"{prefix}lr is missing: the peak learning rate is required", field="lr"
+        )
+    return Schedule(SchedulerConfig(**values), field_prefix=prefix)
