@@ -15,7 +15,7 @@ try:
 
     register_configs()
     _REGISTERED = True
-except Exception as error:  # noqa: BLE001 - must never break the user's app
+except Exception as error:  # must never break the user's app
     warnings.warn(f"hydra-optax-schedules is not available: {error!r}", stacklevel=1)
     _REGISTERED = False
 

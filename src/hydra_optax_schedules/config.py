@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Optional, TypeVar
+from typing import Any, TypeVar
 
 from omegaconf import MISSING
 
@@ -43,7 +43,6 @@ def canonical_name(name: str) -> str | None:
     return SCHEDULE_NAMES.get(name) if isinstance(name, str) else None
 
 
-# ``Optional[...]`` rather than ``X | None``: OmegaConf 2.3 does not understand ``types.UnionType``.
 @dataclass
 class SchedulerConfig:
     """Configuration for a learning-rate schedule (xlstm-jax's ``SchedulerConfig``).
@@ -77,9 +76,9 @@ class SchedulerConfig:
 
     lr: float
     name: str = "constant"
-    decay_steps: Optional[int] = 0
-    end_lr: Optional[float] = None
-    end_lr_factor: Optional[float] = None
+    decay_steps: int | None = 0
+    end_lr: float | None = None
+    end_lr_factor: float | None = None
     cooldown_steps: int = 0
     warmup_steps: int = 0
     cooldown_lr: float = 0.0
@@ -140,6 +139,6 @@ class HydraSchedulerConfig(SchedulerConfig):
     """
 
     lr: float = MISSING
-    decay_steps: Optional[int] = None
+    decay_steps: int | None = None
     _target_: str = field(default=BUILDER_TARGET)
     _partial_: bool = False

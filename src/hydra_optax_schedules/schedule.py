@@ -10,7 +10,7 @@ import dataclasses
 import math
 import sys
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
@@ -22,7 +22,7 @@ from hydra_optax_schedules.validation import normalize, plan_phases
 
 __all__ = ["Schedule", "build_lr_scheduler", "build_schedule"]
 
-ConfigLike = Union[SchedulerConfig, Mapping[str, Any]]
+ConfigLike = SchedulerConfig | Mapping[str, Any]
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(SchedulerConfig))
 # Keys that ``hydra.utils.instantiate`` reads itself; a mapping may carry them.

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 __all__ = ["CURVES", "Phase"]
 
@@ -46,13 +46,13 @@ class Phase:
 
     name: str
     start: int
-    length: Optional[int]
+    length: int | None
     curve: str
     start_value: float
     end_value: float
 
     @property
-    def end(self) -> Optional[int]:
+    def end(self) -> int | None:
         """The step where the next phase begins (``None`` if the phase never ends)."""
         return None if self.length is None else self.start + self.length
 
