@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import types
 import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar, Union
@@ -88,9 +89,8 @@ def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
 
 def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool) -> Any:
     """Convert ``value`` to the field type ``annotation`` (scalars and Optional scalars)."""
-    allowed = (
-        typing.get_args(annotation) if typing.get_origin(annotation) is Union else (annotation,)
-    )
+    is_union = typing.get_origin(annotation) in (Union, types.UnionType)
+    allowed = typing.get_args(annotation) if is_union else (annotation,)
     optional = type(None) in allowed
     if value is None or (isinstance(value, str) and value in _NONE_STRINGS):
         if int in allowed and none_to_zero_for_ints:
