@@ -1,0 +1,118 @@
+"""The seed's SchedulerConfig API: fields, defaults, get, to_dict, and from_dict without imports."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+import pytest
+from omegaconf import OmegaConf
+
+from hydra_optax_schedules import (
+    HydraSchedulerConfig,
+    ScheduleConfigError,
+    SchedulerConfig,
+    build_lr_scheduler,
+)
+
+SEED_FIELDS = {
+    "lr": dataclasses.MISSING,
+    "name": "constant",
+    "decay_steps": 0,
+    "end_lr": None,
+    "end_lr_factor": None,
+    "cooldown_steps": 0,
+    "warmup_steps": 0,
+    "cooldown_lr": 0.0,
+}
+
+
+def test_fields_and_defaults_are_the_seeds():
+    fields = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
+    assert fields == SEED_FIELDS
+    with pytest.raises(TypeError):
+        SchedulerConfig()  # lr is required
+
+
+def test_get_and_to_dict():
+    config = SchedulerConfig(lr=0.1, name="cosine", decay_steps=10)
+    assert config.get("name") == "cosine"
+    assert config.get("nope") is None
+    assert config.get("nope", 5) == 5
+    assert config.to_dict() == {**SEED_FIELDS, "lr": 0.1, "name": "cosine", "decay_steps": 10}
+
+
+def test_from_dict_round_trips_through_json():
+    config = SchedulerConfig(
+        lr=3e-4, name="linear", decay_steps=100, end_lr_factor=0.1, warmup_steps=5
+    )
+    data = json.loads(json.dumps(config.to_dict()))
+    assert SchedulerConfig.from_dict(SchedulerConfig, data) == config
+
+
+def test_from_dict_reads_a_saved_repr_without_resolving_the_class():
+    config = SchedulerConfig(lr=3e-4, name="cosine", decay_steps=100)
+    assert SchedulerConfig.from_dict(SchedulerConfig, repr(config)) == config
+    assert SchedulerConfig.from_dict(SchedulerConfig, "Other(lr=1.0)") == SchedulerConfig(lr=1.0)
+    with pytest.raises(ScheduleConfigError, match="names class 'Other'"):
+        SchedulerConfig.from_dict(SchedulerConfig, "Other(lr=1.0)", strict_classname_parsing=True)
+    with pytest.raises(ScheduleConfigError, match="only literal values"):
+        SchedulerConfig.from_dict(SchedulerConfig, "SchedulerConfig(lr=__import__('os').getpid())")
+
+
+def test_from_dict_extra_keys_are_ignored_or_refused():
+    data = {"lr": 1.0, "_target_": "os.system", "optimizer": "adamw"}
+    assert SchedulerConfig.from_dict(SchedulerConfig, data) == SchedulerConfig(lr=1.0)
+    with pytest.raises(ScheduleConfigError, match="'_target_' is not a field"):
+        SchedulerConfig.from_dict(SchedulerConfig, data, ignore_extensive_attributes=False)
+
+
+def test_from_dict_none_to_zero_for_ints():
+    data = {"lr": 1.0, "decay_steps": None, "warmup_steps": None}
+    with pytest.raises(ScheduleConfigError, match="warmup_steps=None"):
+        SchedulerConfig.from_dict(SchedulerConfig, data)
+    config = SchedulerConfig.from_dict(SchedulerConfig, data, none_to_zero_for_ints=True)
+    assert (config.decay_steps, config.warmup_steps) == (0, 0)
+
+
+def test_from_dict_converts_strings_like_the_original_but_never_imports():
+    data = {"lr": "3e-4", "decay_steps": "100", "end_lr": "None", "name": "cosine"}
+    config = SchedulerConfig.from_dict(SchedulerConfig, data)
+    assert config == SchedulerConfig(lr=3e-4, decay_steps=100, end_lr=None, name="cosine")
+    before = set(sys.modules)
+    for hostile in ("<class 'antigravity.Fly'>", "antigravity.fly", "subprocess.Popen"):
+        with pytest.raises(ScheduleConfigError):
+            SchedulerConfig.from_dict(SchedulerConfig, {"lr": hostile})
+        config = SchedulerConfig.from_dict(SchedulerConfig, {"lr": 1.0, "name": hostile})
+        assert config.name == hostile  # kept as a plain string; build would reject it
+    assert set(sys.modules) == before
+
+
+def test_from_dict_rejects_wrong_types():
+    with pytest.raises(ScheduleConfigError, match=r"warmup_steps=2\.5 is invalid: expected int"):
+        SchedulerConfig.from_dict(SchedulerConfig, {"lr": 1.0, "warmup_steps": 2.5})
+    with pytest.raises(ScheduleConfigError, match="lr=True is invalid"):
+        SchedulerConfig.from_dict(SchedulerConfig, {"lr": True})
+    with pytest.raises(ScheduleConfigError, match="cannot build SchedulerConfig"):
+        SchedulerConfig.from_dict(SchedulerConfig, {"name": "cosine"})
+    with pytest.raises(ScheduleConfigError, match="expected a mapping"):
+        SchedulerConfig.from_dict(SchedulerConfig, 3.0)
+
+
+def test_hydra_option_defaults():
+    node = OmegaConf.structured(HydraSchedulerConfig(name="cosine"))
+    assert OmegaConf.is_missing(node, "lr")
+    assert node.decay_steps is None
+    assert (node.end_lr, node.end_lr_factor, node.warmup_steps, node.cooldown_steps) == (
+        None,
+        None,
+        0,
+        0,
+    )
+    assert node._target_ == "hydra_optax_schedules.build_schedule"
+    node.lr = 0.1
+    node.decay_steps = 10
+    config = OmegaConf.to_object(node)
+    assert isinstance(config, SchedulerConfig)
+    assert build_lr_scheduler(config)(5) == pytest.approx(0.05)

@@ -1,0 +1,159 @@
+"""Invalid configs raise ScheduleConfigError naming the field, the value and what is valid.
+
+One test per row of the spec's "deliberate differences" table, then wrong types from Python.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from omegaconf import OmegaConf
+
+from hydra_optax_schedules import (
+    HydraSchedulerConfig,
+    ScheduleConfigError,
+    SchedulerConfig,
+    build_lr_scheduler,
+    build_schedule,
+)
+
+
+def build(**fields):
+    return build_lr_scheduler(SchedulerConfig(**fields))
+
+
+def test_the_error_is_a_value_error():
+    assert issubclass(ScheduleConfigError, ValueError)
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(
+        ScheduleConfigError, match=r"name='cosin' is invalid.*'cosine'.*'exponential_decay'"
+    ):
+        build(lr=1.0, name="cosin", decay_steps=10)
+
+
+def test_warmup_plus_cooldown_longer_than_the_run_names_all_three():
+    with pytest.raises(ScheduleConfigError) as error:
+        build(lr=1.0, name="cosine", decay_steps=10, warmup_steps=6, cooldown_steps=5)
+    message = str(error.value)
+    for part in ("warmup_steps=6", "cooldown_steps=5", "decay_steps=10"):
+        assert part in message
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine", "exponential"])
+def test_unset_decay_steps_says_how_to_set_it(name):
+    with pytest.raises(
+        ScheduleConfigError, match=r"decay_steps=None.*pass decay_steps=\.\.\. to instantiate"
+    ):
+        build(lr=1.0, name=name, decay_steps=None, end_lr=0.1)
+
+
+def test_a_constant_cooldown_needs_decay_steps():
+    with pytest.raises(ScheduleConfigError, match=r"decay_steps=None.*a cooldown"):
+        build(lr=1.0, decay_steps=None, cooldown_steps=5)
+
+
+def test_nearly_equal_end_values_are_accepted_distinct_ones_are_not():
+    assert 3e-4 / 3e-3 != 0.1
+    build(lr=3e-3, name="linear", decay_steps=10, end_lr=3e-4, end_lr_factor=0.1)
+    with pytest.raises(ScheduleConfigError, match=r"end_lr=0\.0003.*end_lr_factor=0\.2.*disagree"):
+        build(lr=3e-3, name="linear", decay_steps=10, end_lr=3e-4, end_lr_factor=0.2)
+
+
+@pytest.mark.parametrize("end", [{}, {"end_lr": 0.0}, {"end_lr_factor": 0.0}])
+def test_exponential_decay_to_zero_is_an_error_not_a_constant(end):
+    with pytest.raises(ScheduleConfigError, match="exponential decay needs an end value > 0"):
+        build(lr=1.0, name="exponential", decay_steps=10, **end)
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine", "cosine_decay", "exponential_decay"])
+def test_a_decaying_schedule_needs_a_main_phase(name):
+    with pytest.raises(
+        ScheduleConfigError, match=r"= 0 is invalid.*main phase of at least one step"
+    ):
+        build(lr=1.0, name=name, decay_steps=10, warmup_steps=4, cooldown_steps=6, end_lr=0.1)
+
+
+def test_a_constant_schedule_may_have_no_main_phase():
+    schedule = build(lr=1.0, decay_steps=10, warmup_steps=4, cooldown_steps=6)
+    assert [schedule(s) for s in (2, 4, 7, 10)] == [0.5, 1.0, 0.5, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("lr", 0.0),
+        ("lr", -1e-3),
+        ("lr", math.nan),
+        ("lr", math.inf),
+        ("end_lr", -0.1),
+        ("end_lr", math.nan),
+        ("end_lr_factor", -0.5),
+        ("end_lr_factor", math.inf),
+        ("cooldown_lr", -1e-5),
+        ("cooldown_lr", math.nan),
+        ("warmup_steps", -1),
+        ("cooldown_steps", -3),
+        ("decay_steps", -10),
+    ],
+)
+def test_negative_nan_or_infinite_numbers_name_the_field(field, value):
+    fields = dict(lr=1.0, name="linear", decay_steps=100)
+    fields[field] = value
+    with pytest.raises(ScheduleConfigError, match=rf"^{field}={value!r} is invalid") as error:
+        build(**fields)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("lr", True),
+        ("lr", "3e-4"),
+        ("end_lr", False),
+        ("end_lr_factor", "0.1"),
+        ("cooldown_lr", None),
+        ("warmup_steps", 10.0),
+        ("warmup_steps", True),
+        ("cooldown_steps", 2.5),
+        ("decay_steps", 1000.0),
+        ("decay_steps", "1000"),
+        ("name", 3),
+    ],
+)
+def test_booleans_strings_and_floats_where_they_do_not_belong(field, value):
+    fields = dict(lr=1.0, name="linear", decay_steps=100)
+    fields[field] = value
+    with pytest.raises(ScheduleConfigError, match=rf"^{field}={value!r} is invalid"):
+        build(**fields)
+
+
+def test_errors_from_a_dictconfig_name_the_full_key():
+    cfg = OmegaConf.create({"scheduler": {"lr": 1.0, "name": "cosine", "decay_steps": None}})
+    with pytest.raises(ScheduleConfigError, match=r"^scheduler\.decay_steps=None is invalid"):
+        build_lr_scheduler(cfg.scheduler)
+    typed = OmegaConf.create(
+        {"scheduler": OmegaConf.structured(HydraSchedulerConfig(name="linear"))}
+    )
+    with pytest.raises(ScheduleConfigError, match=r"scheduler\.lr is missing"):
+        build_lr_scheduler(typed.scheduler)
+
+
+def test_unknown_or_missing_fields_in_a_mapping():
+    with pytest.raises(ScheduleConfigError, match="warmup is not a scheduler field"):
+        build_lr_scheduler({"lr": 1.0, "warmup": 3})
+    with pytest.raises(ScheduleConfigError, match="lr is missing"):
+        build_lr_scheduler({"name": "constant"})
+    with pytest.raises(ScheduleConfigError, match="not a scheduler field"):
+        build_schedule(lr=1.0, power=2.0)
+
+
+def test_the_error_survives_pickling_with_its_field():
+    import pickle
+
+    with pytest.raises(ScheduleConfigError) as error:
+        build(lr=-1.0)
+    copy = pickle.loads(pickle.dumps(error.value))
+    assert (str(copy), copy.field) == (str(error.value), "lr")
