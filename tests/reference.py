@@ -1,7 +1,7 @@
 """The spec's formulas, written out independently in float64 (Python floats and ``math``).
 
 Tests compare the package against these, never against its own output. Each branch is a
-row of the tables in ``schedule-semantics.md`` (reproduced in the README).
+row of the tables in ``schedule-semantics.md`` and issue 4 (reproduced in the README).
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ FAMILIES = {
     "cosine_decay": "cosine",
     "exponential": "exponential",
     "exponential_decay": "exponential",
+    "polynomial": "polynomial",
+    "inverse_sqrt": "inverse_sqrt",
+    "wsd": "wsd",
 }
+OPEN_ENDED = ("constant", "inverse_sqrt", "wsd")  # main phase does not aim at E
 
 
 def end_value(lr, end_lr=None, end_lr_factor=None):
@@ -25,6 +29,35 @@ def end_value(lr, end_lr=None, end_lr_factor=None):
     if end_lr_factor is not None:
         return end_lr_factor * lr
     return 0.0
+
+
+def resolve_lengths(
+    decay_steps, warmup_steps=0, cooldown_steps=0, warmup_fraction=None, cooldown_fraction=None
+):
+    """(W, C): fractions put the warmup's end at round(wf * D), the cooldown's start at
+    round((1 - cf) * D), halves rounding up."""
+    W, C = warmup_steps, cooldown_steps
+    if warmup_fraction is not None:
+        W = math.floor(warmup_fraction * decay_steps + 0.5)
+    if cooldown_fraction is not None:
+        C = decay_steps - math.floor((1 - cooldown_fraction) * decay_steps + 0.5)
+    return W, C
+
+
+def main_value(family, t, M, lr, E, power, timescale):
+    if family in ("constant", "wsd"):
+        return lr
+    if family == "inverse_sqrt":
+        return lr * math.sqrt(timescale / (timescale + t))
+    if family == "linear":
+        return lr + (E - lr) * t / M
+    if family == "cosine":
+        return E + (lr - E) * (1 + math.cos(math.pi * t / M)) / 2
+    if family == "exponential":
+        return lr * (E / lr) ** (t / M)
+    if family == "polynomial":
+        return E + (lr - E) * (1 - t / M) ** power
+    raise ValueError(family)
 
 
 def reference_lr(
@@ -38,30 +71,37 @@ def reference_lr(
     end_lr=None,
     end_lr_factor=None,
     cooldown_lr=0.0,
+    warmup_start_lr=0.0,
+    warmup_shape="linear",
+    warmup_fraction=None,
+    cooldown_shape="linear",
+    cooldown_fraction=None,
+    power=2.0,
+    timescale=10000.0,
 ):
     """The learning rate at ``step``, straight from the spec."""
     family = FAMILIES[name]
-    D, W, C, Lc = decay_steps, warmup_steps, cooldown_steps, cooldown_lr
+    D, Lc, S = decay_steps, cooldown_lr, warmup_start_lr
+    W, C = resolve_lengths(D, warmup_steps, cooldown_steps, warmup_fraction, cooldown_fraction)
     E = end_value(lr, end_lr, end_lr_factor)
-    P = lr if family == "constant" else E
     s = max(step, 0)
 
     if s < W:
-        return lr * s / W
-    if D is None:  # only a constant schedule without cooldown may leave the length open
-        return lr
+        if warmup_shape == "linear":
+            return S + (lr - S) * s / W
+        return S + (lr - S) * (1 - math.cos(math.pi * s / W)) / 2  # half-cosine ramp
+    if D is None:  # an open-ended main phase (constant or inverse_sqrt, no cooldown)
+        return main_value(family, s - W, None, lr, E, power, timescale)
+    M = D - W - C
     if s < D - C:
-        t, M = s - W, D - W - C
-        if family == "constant":
-            return lr
-        if family == "linear":
-            return lr + (E - lr) * t / M
-        if family == "cosine":
-            return E + (lr - E) * (1 + math.cos(math.pi * t / M)) / 2
-        if family == "exponential":
-            return lr * (E / lr) ** (t / M)
+        return main_value(family, s - W, M, lr, E, power, timescale)
+    P = main_value(family, M, M, lr, E, power, timescale) if family in OPEN_ENDED else E
     if C > 0 and s <= D:
         u = s - (D - C)
-        return P + (Lc - P) * u / C
+        if cooldown_shape == "linear":
+            return P + (Lc - P) * u / C
+        if cooldown_shape == "cosine":
+            return Lc + (P - Lc) * (1 + math.cos(math.pi * u / C)) / 2
+        return Lc + (P - Lc) * (1 - math.sqrt(u / C))  # 1-sqrt
     # s > D, or s == D without a cooldown
     return Lc if C > 0 else P

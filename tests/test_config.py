@@ -10,9 +10,10 @@ import pytest
 from omegaconf import OmegaConf
 
 from hydra_optax_schedules import (
-    HydraSchedulerConfig,
+    OPTION_CLASSES,
     ScheduleConfigError,
     SchedulerConfig,
+    SchedulerOption,
     build_lr_scheduler,
 )
 
@@ -28,9 +29,20 @@ SEED_FIELDS = {
 }
 
 
-def test_fields_and_defaults_are_the_seeds():
-    fields = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
-    assert fields == SEED_FIELDS
+ADDED_FIELDS = {
+    "warmup_start_lr": 0.0,
+    "warmup_shape": "linear",
+    "warmup_fraction": None,
+    "cooldown_shape": "linear",
+    "cooldown_fraction": None,
+    "power": 2.0,
+    "timescale": 10000.0,
+}
+
+
+def test_fields_and_defaults_are_the_seeds_then_the_additions():
+    fields = [(f.name, f.default) for f in dataclasses.fields(SchedulerConfig)]
+    assert fields == [*SEED_FIELDS.items(), *ADDED_FIELDS.items()]
     with pytest.raises(TypeError):
         SchedulerConfig()  # lr is required
 
@@ -40,7 +52,8 @@ def test_get_and_to_dict():
     assert config.get("name") == "cosine"
     assert config.get("nope") is None
     assert config.get("nope", 5) == 5
-    assert config.to_dict() == {**SEED_FIELDS, "lr": 0.1, "name": "cosine", "decay_steps": 10}
+    expected = {**SEED_FIELDS, **ADDED_FIELDS, "lr": 0.1, "name": "cosine", "decay_steps": 10}
+    assert config.to_dict() == expected
 
 
 def test_from_dict_round_trips_through_json():
@@ -101,7 +114,7 @@ def test_from_dict_rejects_wrong_types():
 
 
 def test_hydra_option_defaults():
-    node = OmegaConf.structured(HydraSchedulerConfig(name="cosine"))
+    node = OmegaConf.structured(OPTION_CLASSES["cosine"](name="cosine"))
     assert OmegaConf.is_missing(node, "lr")
     assert node.decay_steps is None
     assert (node.end_lr, node.end_lr_factor, node.warmup_steps, node.cooldown_steps) == (
@@ -114,5 +127,22 @@ def test_hydra_option_defaults():
     node.lr = 0.1
     node.decay_steps = 10
     config = OmegaConf.to_object(node)
-    assert isinstance(config, SchedulerConfig)
+    assert isinstance(config, SchedulerOption)
     assert build_lr_scheduler(config)(5) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("family", sorted(OPTION_CLASSES))
+def test_options_have_the_seeds_fields_plus_only_their_familys_own(family):
+    option = {f.name: f.default for f in dataclasses.fields(OPTION_CLASSES[family])}
+    config = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
+    assert ("power" in option) == (family == "polynomial")
+    assert ("timescale" in option) == (family == "inverse_sqrt")
+    assert option["_target_"] == "hydra_optax_schedules.build_schedule"
+    assert option["name"] == family
+    expected_changes = {"lr", "decay_steps", "name"}
+    if family == "wsd":
+        assert (option["cooldown_fraction"], option["cooldown_shape"]) == (0.2, "sqrt")
+        expected_changes |= {"cooldown_fraction", "cooldown_shape"}
+    for name, default in option.items():
+        if name in config and name not in expected_changes:
+            assert default == config[name], name

@@ -11,7 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from hydra_optax_schedules import (
-    HydraSchedulerConfig,
+    OPTION_CLASSES,
     ScheduleConfigError,
     SchedulerConfig,
     build_lr_scheduler,
@@ -135,7 +135,7 @@ def test_errors_from_a_dictconfig_name_the_full_key():
     with pytest.raises(ScheduleConfigError, match=r"^scheduler\.decay_steps=None is invalid"):
         build_lr_scheduler(cfg.scheduler)
     typed = OmegaConf.create(
-        {"scheduler": OmegaConf.structured(HydraSchedulerConfig(name="linear"))}
+        {"scheduler": OmegaConf.structured(OPTION_CLASSES["linear"](name="linear"))}
     )
     with pytest.raises(ScheduleConfigError, match=r"scheduler\.lr is missing"):
         build_lr_scheduler(typed.scheduler)
@@ -147,7 +147,7 @@ def test_unknown_or_missing_fields_in_a_mapping():
     with pytest.raises(ScheduleConfigError, match="lr is missing"):
         build_lr_scheduler({"name": "constant"})
     with pytest.raises(ScheduleConfigError, match="not a scheduler field"):
-        build_schedule(lr=1.0, power=2.0)
+        build_schedule(lr=1.0, powr=2.0)
 
 
 def test_the_error_survives_pickling_with_its_field():
@@ -157,3 +157,62 @@ def test_the_error_survives_pickling_with_its_field():
         build(lr=-1.0)
     copy = pickle.loads(pickle.dumps(error.value))
     assert (str(copy), copy.field) == (str(error.value), "lr")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"cooldown_steps": 5, "cooldown_fraction": 0.2},
+            r"cooldown_steps=5 and cooldown_fraction=0\.2 are both set",
+        ),
+        (
+            {"warmup_steps": 5, "warmup_fraction": 0.2},
+            r"warmup_steps=5 and warmup_fraction=0\.2 are both set",
+        ),
+        (
+            {"warmup_fraction": 0.6, "cooldown_fraction": 0.5},
+            r"warmup_fraction=0\.6 \+ cooldown_fraction=0\.5 > 1",
+        ),
+        (
+            {"warmup_fraction": 1.5},
+            r"warmup_fraction=1\.5 is invalid: expected a number in \[0, 1\]",
+        ),
+        ({"cooldown_fraction": -0.1}, r"cooldown_fraction=-0\.1 is invalid"),
+        ({"cooldown_fraction": math.nan}, r"cooldown_fraction=nan is invalid"),
+        (
+            {"warmup_shape": "sqrt"},
+            r"warmup_shape='sqrt' is invalid: expected one of 'linear', 'cosine'",
+        ),
+        (
+            {"cooldown_shape": "1-sqrt"},
+            r"cooldown_shape='1-sqrt' is invalid: expected one of 'linear', 'cosine', 'sqrt'",
+        ),
+        (
+            {"name": "polynomial", "power": 0.0},
+            r"power=0\.0 is invalid: expected a finite number > 0",
+        ),
+        ({"name": "polynomial", "power": -2.0}, r"power=-2\.0 is invalid"),
+        (
+            {"name": "inverse_sqrt", "timescale": 0},
+            r"timescale=0 is invalid: expected a finite number > 0",
+        ),
+        ({"name": "inverse_sqrt", "timescale": math.inf}, r"timescale=inf is invalid"),
+        ({"warmup_start_lr": -1e-4}, r"warmup_start_lr=-0\.0001 is invalid"),
+        ({"name": "wsd"}, r"cooldown_steps=0 is invalid: a wsd schedule needs its decay phase"),
+        (
+            {"name": "polynomial", "warmup_fraction": 0.5, "cooldown_fraction": 0.5},
+            r"= 0 is invalid.*main phase",
+        ),
+    ],
+)
+def test_invalid_additions_name_their_fields(fields, message):
+    with pytest.raises(ScheduleConfigError, match=message):
+        build(**{"lr": 1.0, "name": "cosine", "decay_steps": 100, **fields})
+
+
+def test_fractions_need_the_run_length():
+    with pytest.raises(
+        ScheduleConfigError, match=r"decay_steps=None is invalid: warmup_fraction=0\.1 needs"
+    ):
+        build(lr=1.0, decay_steps=None, warmup_fraction=0.1)

@@ -14,10 +14,11 @@ def assert_matches_reference(result, **config):
 
 def test_help_lists_the_scheduler_group(user_app):
     proc = user_app.run("--help")
-    assert (
-        "scheduler: constant, cosine, cosine_decay, exponential, exponential_decay, linear"
-        in proc.stdout
+    options = (
+        "constant, cosine, cosine_decay, exponential, exponential_decay, inverse_sqrt, linear, "
+        "polynomial, wsd"
     )
+    assert f"\nscheduler: {options}\n" in proc.stdout
 
 
 def test_overrides_give_the_reference_values(user_app):
@@ -86,6 +87,10 @@ def test_multirun_over_every_option(user_app):
         ("scheduler=cosin", "cosine"),
         ("scheduler.name=cosin", "name='cosin' is invalid"),
         ("scheduler.lr=???", "scheduler.lr"),
+        ("scheduler.power=2", "Key 'power' not in 'CosineOption'"),
+        ("scheduler.timescale=10", "Key 'timescale' not in 'CosineOption'"),
+        ("scheduler.cooldown_shape=1-sqrt", "cooldown_shape='1-sqrt' is invalid"),
+        ("scheduler.cooldown_fraction=abc", "scheduler.cooldown_fraction"),
     ],
 )
 def test_bad_overrides_fail_naming_the_field(user_app, override, message):
@@ -118,3 +123,25 @@ def test_a_users_own_option_file_wins(user_app):
     assert_matches_reference(user_app.result(), name="linear", lr=0.5, decay_steps=100)
     proc = user_app.run("--cfg", "job", "scheduler=mine")
     assert "my_own_field: 1" in proc.stdout
+
+
+def test_the_new_options_compose_and_build(user_app):
+    user_app.run(
+        "-m",
+        "scheduler=wsd,polynomial,inverse_sqrt",
+        "scheduler.warmup_fraction=0.05",
+        "scheduler.warmup_start_lr=1e-5",
+        "scheduler.cooldown_shape=cosine",
+    )
+    common = dict(
+        lr=1e-3,
+        decay_steps=100,
+        warmup_fraction=0.05,
+        warmup_start_lr=1e-5,
+        cooldown_shape="cosine",
+    )
+    assert_matches_reference(
+        user_app.result("sweep/0"), name="wsd", cooldown_fraction=0.2, **common
+    )
+    assert_matches_reference(user_app.result("sweep/1"), name="polynomial", **common)
+    assert_matches_reference(user_app.result("sweep/2"), name="inverse_sqrt", **common)

@@ -59,11 +59,10 @@ def test_the_plugin_module_is_safe_to_execute_twice():
 
         for _ in range(2):
             runpy.run_path(plugin.__file__)
+        from hydra_optax_schedules.config import SCHEDULE_NAMES
+
         group = ConfigStore.instance().list("hydra_optax_schedules/scheduler")
-        assert sorted(group) == sorted(
-            f"{n}.yaml" for n in
-            ("constant", "cosine", "cosine_decay", "exponential", "exponential_decay", "linear")
-        ), group
+        assert sorted(group) == sorted(f"{name}.yaml" for name in SCHEDULE_NAMES), group
         """
     )
 

@@ -1,22 +1,24 @@
 """Learning-rate schedules for JAX/optax as a Hydra config group.
 
 After ``pip install hydra-optax-schedules`` every Hydra app has a ``scheduler`` group
-(``constant``, ``cosine``, ``linear``, ``exponential``, ``cosine_decay``,
-``exponential_decay``), and ``hydra.utils.instantiate(cfg.scheduler)`` returns a schedule.
+(``constant``, ``cosine``, ``linear``, ``exponential``, ``polynomial``, ``inverse_sqrt``,
+``wsd``, and xlstm-jax's ``cosine_decay`` and ``exponential_decay``), and
+``hydra.utils.instantiate(cfg.scheduler)`` returns a schedule.
 
 Importing this package does not import JAX or optax; a schedule imports JAX the first time
 it is called on a JAX array.
 """
 
-from hydra_optax_schedules.config import HydraSchedulerConfig, SchedulerConfig
+from hydra_optax_schedules.config import OPTION_CLASSES, SchedulerConfig, SchedulerOption
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
 
 __all__ = [
-    "HydraSchedulerConfig",
+    "OPTION_CLASSES",
     "Schedule",
     "ScheduleConfigError",
     "SchedulerConfig",
+    "SchedulerOption",
     "build_lr_scheduler",
     "build_schedule",
 ]

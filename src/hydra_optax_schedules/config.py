@@ -1,9 +1,15 @@
 """The scheduler configs: fields, defaults and what each one means.
 
-``SchedulerConfig`` is xlstm-jax's config, field for field. ``HydraSchedulerConfig`` is the
-same config as an option of Hydra's ``scheduler`` group: ``lr`` is mandatory (``???``),
-``decay_steps`` may be filled in at runtime, and ``_target_`` names the builder, so
-``hydra.utils.instantiate(cfg.scheduler)`` returns the schedule.
+``SchedulerConfig`` is xlstm-jax's config, field for field, followed by this project's
+additions (warmup start and shape, cooldown shape, lengths as fractions of the run, and the
+parameters of the polynomial and inverse-sqrt families); it builds every family.
+
+The options of Hydra's ``scheduler`` group (``OPTION_CLASSES``) are generated from it, one
+dataclass per family, so their fields and defaults cannot drift from it: ``lr`` is mandatory
+(``???``), ``decay_steps`` is ``None`` until set or passed at ``instantiate`` time, fields that
+only another family uses are left out (Hydra rejects ``scheduler=cosine scheduler.power=2``),
+and ``_target_`` names the builder, so ``hydra.utils.instantiate(cfg.scheduler)`` returns the
+schedule.
 
 This module imports nothing heavy: Hydra's plugin scanner reaches it at every app start.
 """
@@ -17,9 +23,12 @@ from typing import Any, TypeVar
 from omegaconf import MISSING
 
 __all__ = [
+    "COOLDOWN_SHAPES",
+    "OPTION_CLASSES",
     "SCHEDULE_NAMES",
-    "HydraSchedulerConfig",
+    "WARMUP_SHAPES",
     "SchedulerConfig",
+    "SchedulerOption",
     "canonical_name",
 ]
 
@@ -31,6 +40,17 @@ SCHEDULE_NAMES: dict[str, str] = {
     "cosine_decay": "cosine",
     "exponential": "exponential",
     "exponential_decay": "exponential",
+    "polynomial": "polynomial",
+    "inverse_sqrt": "inverse_sqrt",
+    "wsd": "wsd",
+}
+WARMUP_SHAPES = ("linear", "cosine")
+COOLDOWN_SHAPES = ("linear", "cosine", "sqrt")
+
+#: Fields that only some families use; the other families' options leave them out.
+FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
+    "power": ("polynomial",),
+    "timescale": ("inverse_sqrt",),
 }
 
 BUILDER_TARGET = "hydra_optax_schedules.build_schedule"
@@ -47,15 +67,16 @@ def canonical_name(name: str) -> str | None:
 class SchedulerConfig:
     """Configuration for a learning-rate schedule (xlstm-jax's ``SchedulerConfig``).
 
-    A schedule has up to three phases over ``decay_steps`` steps in total: a linear warmup
-    from 0 to ``lr`` over ``warmup_steps``, the main phase named by ``name``, and a linear
-    cooldown to ``cooldown_lr`` over the last ``cooldown_steps``. The README's semantics
+    A schedule has up to three phases over ``decay_steps`` steps in total: a warmup from
+    ``warmup_start_lr`` to ``lr`` over ``warmup_steps``, the main phase named by ``name``, and
+    a cooldown to ``cooldown_lr`` over the last ``cooldown_steps``. The README's semantics
     table gives the value at every step.
 
     Attributes:
         lr: Peak learning rate of the main phase (finite, > 0).
-        name: ``"constant"``, ``"linear"``, ``"cosine"`` (alias ``"cosine_decay"``) or
-            ``"exponential"`` (alias ``"exponential_decay"``).
+        name: ``"constant"``, ``"linear"``, ``"cosine"`` (alias ``"cosine_decay"``),
+            ``"exponential"`` (alias ``"exponential_decay"``), ``"polynomial"``,
+            ``"inverse_sqrt"`` or ``"wsd"`` (warmup-stable-decay: constant, then a cooldown).
         decay_steps: Length of the whole schedule, warmup and cooldown included. ``None``
             means "given at runtime"; it must be set before a schedule that needs it is built.
         end_lr: Learning rate at the end of the main phase, before the cooldown. Exclusive
@@ -64,6 +85,15 @@ class SchedulerConfig:
         cooldown_steps: Length of the final cooldown.
         warmup_steps: Length of the initial warmup.
         cooldown_lr: Learning rate at the end of the cooldown.
+        warmup_start_lr: Learning rate at step 0, where the warmup starts.
+        warmup_shape: ``"linear"`` or ``"cosine"`` (a half-cosine ramp).
+        warmup_fraction: ``warmup_steps`` as a fraction of ``decay_steps`` in [0, 1]; the
+            warmup ends at the step nearest ``warmup_fraction * decay_steps`` (halves round up).
+        cooldown_shape: ``"linear"``, ``"cosine"`` or ``"sqrt"`` (the 1-sqrt cooldown).
+        cooldown_fraction: ``cooldown_steps`` as a fraction of ``decay_steps`` in [0, 1]; the
+            cooldown starts at the step nearest ``(1 - cooldown_fraction) * decay_steps``.
+        power: Exponent of the ``polynomial`` family (> 0; 1 is linear).
+        timescale: ``tau`` of the ``inverse_sqrt`` family, ``lr * sqrt(tau / (tau + t))`` (> 0).
 
     Example:
         >>> from hydra_optax_schedules import SchedulerConfig, build_lr_scheduler
@@ -82,6 +112,13 @@ class SchedulerConfig:
     cooldown_steps: int = 0
     warmup_steps: int = 0
     cooldown_lr: float = 0.0
+    warmup_start_lr: float = 0.0
+    warmup_shape: str = "linear"
+    warmup_fraction: float | None = None
+    cooldown_shape: str = "linear"
+    cooldown_fraction: float | None = None
+    power: float = 2.0
+    timescale: float = 10000.0
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of field ``key``, or ``default`` if there is no such field."""
@@ -129,16 +166,44 @@ class SchedulerConfig:
         )
 
 
-@dataclass
-class HydraSchedulerConfig(SchedulerConfig):
-    """A ``SchedulerConfig`` as an option of Hydra's ``scheduler`` group.
+class SchedulerOption:
+    """Base class of the ``scheduler`` group's options (one generated dataclass per family).
 
-    ``lr`` is mandatory, ``decay_steps`` is ``None`` until set or passed to
-    ``instantiate(cfg.scheduler, decay_steps=n)``, and ``_partial_: true`` makes
-    ``instantiate`` return a callable that awaits ``decay_steps``.
+    ``OmegaConf.to_object(cfg.scheduler)`` returns one of them; ``build_lr_scheduler``
+    accepts it like a ``SchedulerConfig``.
     """
 
-    lr: float = MISSING
-    decay_steps: int | None = None
-    _target_: str = field(default=BUILDER_TARGET)
-    _partial_: bool = False
+
+#: Defaults in which an option differs from ``SchedulerConfig``.
+OPTION_DEFAULTS: dict[str, Any] = {"lr": MISSING, "decay_steps": None}
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "wsd": {"cooldown_fraction": 0.2, "cooldown_shape": "sqrt"},
+}
+
+
+def _option_class(family: str) -> type[SchedulerOption]:
+    """The dataclass of ``family``'s option, generated from ``SchedulerConfig``'s fields."""
+    defaults = {**OPTION_DEFAULTS, "name": family, **FAMILY_DEFAULTS.get(family, {})}
+    fields: list[tuple[str, Any, Any]] = []
+    for config_field in dataclasses.fields(SchedulerConfig):
+        if family not in FAMILY_FIELDS.get(config_field.name, (family,)):
+            continue
+        default = defaults.get(config_field.name, config_field.default)
+        fields.append((config_field.name, config_field.type, field(default=default)))
+    fields += [
+        ("_target_", "str", field(default=BUILDER_TARGET)),
+        ("_partial_", "bool", field(default=False)),
+    ]
+    title = "".join(part.title() for part in family.split("_"))
+    option = dataclasses.make_dataclass(f"{title}Option", fields, bases=(SchedulerOption,))
+    option.__module__ = __name__
+    option.__doc__ = f"The ``{family}`` option of Hydra's ``scheduler`` group."
+    return option
+
+
+#: The option dataclass of every family, e.g. ``OPTION_CLASSES["cosine"]`` is ``CosineOption``.
+OPTION_CLASSES: dict[str, type[SchedulerOption]] = {
+    family: _option_class(family) for family in dict.fromkeys(SCHEDULE_NAMES.values())
+}
+# Module attributes, so that options pickle by reference (joblib and submitit workers).
+globals().update({cls.__name__: cls for cls in OPTION_CLASSES.values()})

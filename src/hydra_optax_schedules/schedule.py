@@ -17,7 +17,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from hydra_optax_schedules.config import SchedulerConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.shapes import Phase
+from hydra_optax_schedules.shapes import HOST, Phase
 from hydra_optax_schedules.validation import normalize, plan_phases
 
 __all__ = ["Schedule", "build_lr_scheduler", "build_schedule"]
@@ -73,14 +73,14 @@ class Schedule:
         return self._over(jnp, jnp.asarray(step))
 
     def _at(self, step: float) -> float:
-        """The value at one host step, with Python floats and ``math``."""
+        """The value at one host step, with Python floats and ``math`` functions."""
         step = max(step, 0)
         for phase in self.phases:
             if phase.end is None or step < phase.end or phase is self.phases[-1]:
                 t = step - phase.start
                 if phase.length is not None:
                     t = min(t, phase.length)
-                return float(phase.value(math, t))
+                return float(phase.value(HOST, t))
         raise AssertionError("a schedule always has a last phase")
 
     def _over(self, xp: Any, steps: Any) -> Any:
@@ -104,10 +104,11 @@ class Schedule:
         result = None
         next_start = None
         for phase in reversed(phases):
-            if phase.length is None or phase.curve == "constant":
+            if phase.curve == "constant":
                 value = phase.value(xp, None)
             else:
-                local = xp.clip(steps - phase.start, 0, min(phase.length, largest))
+                last = largest if phase.length is None else min(phase.length, largest)
+                local = xp.clip(steps - phase.start, 0, last)
                 value = phase.value(xp, local.astype(float_dtype))
             result = value if result is None else xp.where(steps < next_start, value, result)
             next_start = phase.start
@@ -141,13 +142,15 @@ def build_schedule(**fields: Any) -> Schedule:
 def build_lr_scheduler(scheduler_config: ConfigLike) -> Schedule:
     """Build learning rate schedule from config (xlstm-jax's entry point).
 
-    Supports constant, linear, cosine decay and exponential decay, all with warmup and
-    cooldown; the README's semantics table gives the value at every step.
+    Supports constant, linear, cosine decay, exponential decay, polynomial, inverse-sqrt and
+    warmup-stable-decay, all with warmup and cooldown; the README's semantics table gives the
+    value at every step.
 
     Args:
-        scheduler_config: A ``SchedulerConfig`` (or subclass, e.g. ``OmegaConf.to_object``
-            of ``cfg.scheduler``), a Hydra/OmegaConf ``DictConfig`` node, or a mapping with
-            ``SchedulerConfig``'s keys (Hydra's ``_target_`` / ``_partial_`` are ignored).
+        scheduler_config: A ``SchedulerConfig``, an option of the ``scheduler`` group (e.g.
+            ``OmegaConf.to_object(cfg.scheduler)``), a Hydra/OmegaConf ``DictConfig`` node, or
+            a mapping with ``SchedulerConfig``'s keys (Hydra's ``_target_`` / ``_partial_`` are
+            ignored).
 
     Returns:
         The schedule: an optax-compatible callable ``step -> lr``.
@@ -164,8 +167,9 @@ def build_lr_scheduler(scheduler_config: ConfigLike) -> Schedule:
         >>> schedule(5)
         0.5
     """
-    if isinstance(scheduler_config, SchedulerConfig):
-        return _build({name: getattr(scheduler_config, name) for name in _FIELDS}, prefix="")
+    if dataclasses.is_dataclass(scheduler_config) and not isinstance(scheduler_config, type):
+        fields = dataclasses.fields(scheduler_config)
+        return _build({f.name: getattr(scheduler_config, f.name) for f in fields}, prefix="")
     if isinstance(scheduler_config, DictConfig):
         key = scheduler_config._get_full_key(None)
         prefix = f"{key}." if key else ""

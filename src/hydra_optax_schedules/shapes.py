@@ -1,34 +1,44 @@
 """Every formula of a schedule, written once over an array namespace.
 
-``xp`` is ``math`` for Python numbers (host evaluation: logging, plots), ``numpy`` for NumPy
-arrays, or ``jax.numpy`` inside ``jit``. The same code computes a step's learning rate in
+``xp`` is :data:`HOST` (``math`` functions on Python floats: logging, plots), ``numpy`` for
+NumPy arrays, or ``jax.numpy`` inside ``jit``. The same code computes a step's learning rate in
 all three, so the paths cannot drift apart.
 
 A schedule is a sequence of :class:`Phase` objects. A phase runs for ``length`` steps from
 step ``start`` and moves from ``start_value`` (``a``) to ``end_value`` (``b``) along a
 ``curve``; with ``x = t / length`` the progress through the phase at local step ``t``:
 
-============  =====================================================
-curve         value at progress ``x`` in ``[0, 1]``
-============  =====================================================
-constant      ``a``
-linear        ``a + (b - a) * x``
-cosine        ``a + (b - a) * (1 - cos(pi * x)) / 2``
-exponential   ``a * (b / a) ** x``  (continuous, not staircase)
-============  =====================================================
+==============  ============================================================
+curve           value at progress ``x`` in ``[0, 1]`` (local step ``t``)
+==============  ============================================================
+constant        ``a``
+linear          ``a + (b - a) * x``
+cosine          ``a + (b - a) * (1 - cos(pi * x)) / 2``
+sqrt            ``a + (b - a) * sqrt(x)``
+polynomial      ``b + (a - b) * (1 - x) ** power``
+exponential     ``a * (b / a) ** x``  (continuous, not staircase)
+inverse_sqrt    ``a * sqrt(tau / (tau + t))``  (``b`` is its value at ``t = length``)
+==============  ============================================================
 
-The cosine row is the familiar ``b + (a - b) * (1 + cos(pi * x)) / 2`` rearranged.
+The cosine row is the familiar ``b + (a - b) * (1 + cos(pi * x)) / 2`` rearranged, and the
+sqrt row is the 1-sqrt cooldown ``b + (a - b) * (1 - sqrt(x))``. ``param`` holds ``power``
+or ``tau``. A phase whose ``length`` is ``None`` never ends (a constant or inverse-sqrt main
+phase when the run length is left open).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-__all__ = ["CURVES", "Phase"]
+__all__ = ["CURVES", "HOST", "Phase"]
 
-CURVES = ("constant", "linear", "cosine", "exponential")
+#: The array namespace of host evaluation: what the formulas use, for Python floats.
+HOST = SimpleNamespace(cos=math.cos, sqrt=math.sqrt, exp=math.exp, minimum=min)
+
+CURVES = ("constant", "linear", "cosine", "sqrt", "polynomial", "exponential", "inverse_sqrt")
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class Phase:
         curve: One of :data:`CURVES`.
         start_value: Learning rate at ``start``.
         end_value: Learning rate at ``start + length`` (where the next phase takes over).
+        param: ``power`` of a polynomial curve, ``tau`` of an inverse-sqrt curve.
     """
 
     name: str
@@ -50,6 +61,7 @@ class Phase:
     curve: str
     start_value: float
     end_value: float
+    param: float = 0.0
 
     @property
     def end(self) -> int | None:
@@ -61,11 +73,19 @@ class Phase:
         a, b = self.start_value, self.end_value
         if self.curve == "constant":
             return a
-        x = t / self.length
+        if self.curve == "inverse_sqrt":
+            return a * xp.sqrt(self.param / (self.param + t))
+        # XLA divides by a constant as a multiplication by its reciprocal, so t / length can
+        # exceed 1 by an ulp; clamping keeps 1 - x >= 0 and every end value exact.
+        x = xp.minimum(t / self.length, 1.0)
         if self.curve == "linear":
             return a + (b - a) * x
         if self.curve == "cosine":
             return a + (b - a) * (1 - xp.cos(math.pi * x)) / 2
+        if self.curve == "sqrt":
+            return a + (b - a) * xp.sqrt(x)
+        if self.curve == "polynomial":
+            return b + (a - b) * (1 - x) ** self.param
         if self.curve == "exponential":
             return a * xp.exp(x * math.log(b / a))
         raise AssertionError(f"unknown curve {self.curve!r}")

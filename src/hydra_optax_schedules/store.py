@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from hydra.core.config_store import ConfigStore
 
-from hydra_optax_schedules.config import SCHEDULE_NAMES, HydraSchedulerConfig
+from hydra_optax_schedules.config import OPTION_CLASSES, SCHEDULE_NAMES
 
 __all__ = ["SCHEMA_GROUP", "register_configs"]
 
@@ -23,10 +23,10 @@ SCHEMA_GROUP = "hydra_optax_schedules/scheduler"
 def register_configs() -> None:
     """Store one schema per option; storing again replaces the same nodes (idempotent)."""
     store = ConfigStore.instance()
-    for name in SCHEDULE_NAMES:
+    for name, family in SCHEDULE_NAMES.items():
         store.store(
             group=SCHEMA_GROUP,
             name=name,
-            node=HydraSchedulerConfig(name=name),
+            node=OPTION_CLASSES[family](name=name),
             provider="hydra-optax-schedules",
         )

@@ -11,7 +11,13 @@ import math
 import numbers
 from typing import Any
 
-from hydra_optax_schedules.config import SCHEDULE_NAMES, SchedulerConfig, canonical_name
+from hydra_optax_schedules.config import (
+    COOLDOWN_SHAPES,
+    SCHEDULE_NAMES,
+    WARMUP_SHAPES,
+    SchedulerConfig,
+    canonical_name,
+)
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.shapes import Phase
 
@@ -19,18 +25,32 @@ __all__ = ["normalize", "plan_phases"]
 
 # Two end values agree if they differ by float rounding only (3e-4 / 3e-3 != 0.1 exactly).
 END_LR_REL_TOL = 1e-6
+# Families whose main phase decays from lr to the end value E over a main phase of >= 1 step.
+DECAYING = ("linear", "cosine", "exponential", "polynomial")
 
 
 def _invalid(prefix: str, field: str, value: Any, valid: str) -> ScheduleConfigError:
     return ScheduleConfigError(f"{prefix}{field}={value!r} is invalid: {valid}", field=field)
 
 
-def _real(prefix: str, field: str, value: Any, *, positive: bool = False) -> float:
-    """A finite number, >= 0 (or > 0), as a Python float."""
+def _real(
+    prefix: str, field: str, value: Any, *, positive: bool = False, at_most: float = math.inf
+) -> float:
+    """A finite number in ``[0, at_most]`` (``(0, at_most]`` if positive), as a Python float."""
     is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    bound = "> 0" if positive else ">= 0"
-    if not is_number or not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise _invalid(prefix, field, value, f"expected a finite number {bound}")
+    if (
+        not is_number
+        or not math.isfinite(value)
+        or not 0 <= value <= at_most
+        or (positive and value == 0)
+    ):
+        bound = "> 0" if positive else ">= 0"
+        valid = (
+            f"expected a finite number {bound}"
+            if at_most == math.inf
+            else f"expected a number in [0, {at_most:g}]"
+        )
+        raise _invalid(prefix, field, value, valid)
     return float(value)
 
 
@@ -41,30 +61,40 @@ def _count(prefix: str, field: str, value: Any) -> int:
     return int(value)
 
 
+def _choice(prefix: str, field: str, value: Any, choices: Any) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise _invalid(
+            prefix, field, value, f"expected one of {', '.join(repr(c) for c in choices)}"
+        )
+    return value
+
+
 def normalize(config: SchedulerConfig, prefix: str = "") -> SchedulerConfig:
     """Check every field on its own and return a plain ``SchedulerConfig`` of Python values.
 
     Checks that involve several fields are :func:`plan_phases`'s job.
     """
-    if canonical_name(config.name) is None:
-        valid = ", ".join(repr(n) for n in SCHEDULE_NAMES)
-        raise _invalid(prefix, "name", config.name, f"expected one of {valid}")
 
-    def optional_real(field: str) -> float | None:
+    def optional(check: Any, field: str, **kwargs: Any) -> Any:
         value = getattr(config, field)
-        return None if value is None else _real(prefix, field, value)
+        return None if value is None else check(prefix, field, value, **kwargs)
 
     return SchedulerConfig(
         lr=_real(prefix, "lr", config.lr, positive=True),
-        name=config.name,
-        decay_steps=None
-        if config.decay_steps is None
-        else _count(prefix, "decay_steps", config.decay_steps),
-        end_lr=optional_real("end_lr"),
-        end_lr_factor=optional_real("end_lr_factor"),
+        name=_choice(prefix, "name", config.name, SCHEDULE_NAMES),
+        decay_steps=optional(_count, "decay_steps"),
+        end_lr=optional(_real, "end_lr"),
+        end_lr_factor=optional(_real, "end_lr_factor"),
         cooldown_steps=_count(prefix, "cooldown_steps", config.cooldown_steps),
         warmup_steps=_count(prefix, "warmup_steps", config.warmup_steps),
         cooldown_lr=_real(prefix, "cooldown_lr", config.cooldown_lr),
+        warmup_start_lr=_real(prefix, "warmup_start_lr", config.warmup_start_lr),
+        warmup_shape=_choice(prefix, "warmup_shape", config.warmup_shape, WARMUP_SHAPES),
+        warmup_fraction=optional(_real, "warmup_fraction", at_most=1.0),
+        cooldown_shape=_choice(prefix, "cooldown_shape", config.cooldown_shape, COOLDOWN_SHAPES),
+        cooldown_fraction=optional(_real, "cooldown_fraction", at_most=1.0),
+        power=_real(prefix, "power", config.power, positive=True),
+        timescale=_real(prefix, "timescale", config.timescale, positive=True),
     )
 
 
@@ -84,32 +114,83 @@ def _end_value(config: SchedulerConfig, prefix: str) -> float:
     return 0.0 if factor is None else factor * config.lr
 
 
+def _needs_length(prefix: str, what: str) -> ScheduleConfigError:
+    return ScheduleConfigError(
+        f"{prefix}decay_steps=None is invalid: {what} needs the run length; set "
+        f"{prefix}decay_steps or pass decay_steps=... to instantiate() / build_schedule()",
+        field="decay_steps",
+    )
+
+
+def _nearest_step(position: float) -> int:
+    """The step nearest ``position``; halves round up (not to even, unlike ``round``)."""
+    return math.floor(position + 0.5)
+
+
+def _phase_lengths(config: SchedulerConfig, prefix: str) -> tuple[int, int]:
+    """``(W, C)``: the warmup and cooldown lengths, from steps or from fractions of the run.
+
+    A fraction places a phase boundary at the nearest step: the warmup ends at
+    ``warmup_fraction * D``, the cooldown starts at ``(1 - cooldown_fraction) * D``. Rounding
+    boundaries (not lengths) keeps ``W + C <= D`` whenever the fractions sum to at most 1.
+    """
+    total = config.decay_steps
+    for kind in ("warmup", "cooldown"):
+        steps, fraction = getattr(config, f"{kind}_steps"), getattr(config, f"{kind}_fraction")
+        if fraction is not None and steps != 0:
+            raise ScheduleConfigError(
+                f"{prefix}{kind}_steps={steps} and {prefix}{kind}_fraction={fraction!r} are both "
+                "set: set only one of them",
+                field=f"{kind}_fraction",
+            )
+        if fraction is not None and total is None:
+            raise _needs_length(prefix, f"{prefix}{kind}_fraction={fraction!r}")
+    warmup_fraction, cooldown_fraction = config.warmup_fraction, config.cooldown_fraction
+    if (
+        warmup_fraction is not None
+        and cooldown_fraction is not None
+        and warmup_fraction + cooldown_fraction > 1
+    ):
+        raise ScheduleConfigError(
+            f"{prefix}warmup_fraction={warmup_fraction!r} + {prefix}cooldown_fraction="
+            f"{cooldown_fraction!r} > 1 is invalid: warmup and cooldown must fit in the run",
+            field="cooldown_fraction",
+        )
+    warmup = (
+        config.warmup_steps if warmup_fraction is None else _nearest_step(warmup_fraction * total)
+    )
+    cooldown = (
+        config.cooldown_steps
+        if cooldown_fraction is None
+        else total - _nearest_step((1 - cooldown_fraction) * total)
+    )
+    return warmup, cooldown
+
+
 def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
-    """The phases of a normalized config's schedule, in order, none of them empty.
+    """The phases of a normalized config's schedule, in order.
 
     Warmup ``[0, W)``, main ``[W, D - C)``, cooldown ``[D - C, D]``; the last phase holds its
-    final value forever after. A constant schedule without a cooldown needs no ``decay_steps``.
+    final value forever after. Empty phases are left out, except a main phase that is last.
+    A constant, wsd-less or inverse-sqrt schedule without a cooldown needs no ``decay_steps``.
     """
     family = canonical_name(config.name)
-    lr, warmup, cooldown, total = (
-        config.lr,
-        config.warmup_steps,
-        config.cooldown_steps,
-        config.decay_steps,
-    )
-    end = lr if family == "constant" else _end_value(config, prefix)
+    lr, total = config.lr, config.decay_steps
+    end = _end_value(config, prefix) if family in DECAYING else None
     if family == "exponential" and end == 0:
         raise ScheduleConfigError(
             f"{prefix}end_lr={config.end_lr!r}, {prefix}end_lr_factor={config.end_lr_factor!r} "
             "is invalid: exponential decay needs an end value > 0; set end_lr or end_lr_factor",
             field="end_lr",
         )
-    if total is None and (family != "constant" or cooldown > 0):
-        needs = "a cooldown" if family == "constant" else f"the {config.name} schedule"
+    warmup, cooldown = _phase_lengths(config, prefix)
+    if total is None and (family in DECAYING or cooldown > 0):
+        raise _needs_length(prefix, "a cooldown" if cooldown > 0 else f"the {config.name} schedule")
+    if family == "wsd" and cooldown == 0:
         raise ScheduleConfigError(
-            f"{prefix}decay_steps=None is invalid: {needs} needs the run length; set "
-            f"{prefix}decay_steps or pass decay_steps=... to instantiate() / build_schedule()",
-            field="decay_steps",
+            f"{prefix}cooldown_steps=0 is invalid: a wsd schedule needs its decay phase; set "
+            f"{prefix}cooldown_steps or {prefix}cooldown_fraction (the wsd option sets 0.2)",
+            field="cooldown_steps",
         )
     if total is not None and warmup + cooldown > total:
         raise ScheduleConfigError(
@@ -118,7 +199,7 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
             field="decay_steps",
         )
     main = None if total is None else total - warmup - cooldown
-    if family != "constant" and main == 0:
+    if family in DECAYING and main == 0:
         raise ScheduleConfigError(
             f"{prefix}decay_steps={total} - {prefix}warmup_steps={warmup} - "
             f"{prefix}cooldown_steps={cooldown} = 0 is invalid: the {config.name} schedule needs "
@@ -126,18 +207,29 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
             field="decay_steps",
         )
 
+    if family in DECAYING:
+        main_phase = Phase("main", warmup, main, family, lr, end, param=config.power)
+    elif family == "inverse_sqrt":
+        tau = config.timescale
+        reached = 0.0 if main is None else lr * math.sqrt(tau / (tau + main))
+        main_phase = Phase("main", warmup, main, "inverse_sqrt", lr, reached, param=tau)
+    else:  # constant, wsd
+        main_phase = Phase("main", warmup, main, "constant", lr, lr)
+
     phases = []
     if warmup > 0:
-        phases.append(Phase("warmup", 0, warmup, "linear", 0.0, lr))
-    if family == "constant":
-        if cooldown == 0:  # the last phase: holds lr forever, whatever decay_steps says
-            phases.append(Phase("main", warmup, None, "constant", lr, lr))
-        elif main > 0:
-            phases.append(Phase("main", warmup, main, "constant", lr, lr))
-    else:
-        phases.append(Phase("main", warmup, main, family, lr, end))
+        phases.append(Phase("warmup", 0, warmup, config.warmup_shape, config.warmup_start_lr, lr))
+    if main != 0 or cooldown == 0:
+        phases.append(main_phase)
     if cooldown > 0:
         phases.append(
-            Phase("cooldown", total - cooldown, cooldown, "linear", end, config.cooldown_lr)
+            Phase(
+                "cooldown",
+                total - cooldown,
+                cooldown,
+                config.cooldown_shape,
+                main_phase.end_value,
+                config.cooldown_lr,
+            )
         )
     return tuple(phases)
