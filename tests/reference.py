@@ -20,6 +20,7 @@ FAMILIES = {
     "wsd": "wsd",
 }
 OPEN_ENDED = ("constant", "inverse_sqrt", "wsd")  # main phase does not aim at E
+WSD_DEFAULT_COOLDOWN_FRACTION = 0.2  # wsd given neither cooldown_steps nor cooldown_fraction
 
 
 def end_value(lr, end_lr=None, end_lr_factor=None):
@@ -82,6 +83,8 @@ def reference_lr(
     """The learning rate at ``step``, straight from the spec."""
     family = FAMILIES[name]
     D, Lc, S = decay_steps, cooldown_lr, warmup_start_lr
+    if family == "wsd" and cooldown_steps == 0 and cooldown_fraction is None:
+        cooldown_fraction = WSD_DEFAULT_COOLDOWN_FRACTION
     W, C = resolve_lengths(D, warmup_steps, cooldown_steps, warmup_fraction, cooldown_fraction)
     E = end_value(lr, end_lr, end_lr_factor)
     s = max(step, 0)

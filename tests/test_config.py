@@ -141,8 +141,8 @@ def test_options_have_the_seeds_fields_plus_only_their_familys_own(family):
     assert option["name"] == family
     expected_changes = {"lr", "decay_steps", "name"}
     if family == "wsd":
-        assert (option["cooldown_fraction"], option["cooldown_shape"]) == (0.2, "sqrt")
-        expected_changes |= {"cooldown_fraction", "cooldown_shape"}
+        assert option["cooldown_shape"] == "sqrt"
+        expected_changes |= {"cooldown_shape"}
     for name, default in option.items():
         if name in config and name not in expected_changes:
             assert default == config[name], name

@@ -199,7 +199,10 @@ def test_the_error_survives_pickling_with_its_field():
         ),
         ({"name": "inverse_sqrt", "timescale": math.inf}, r"timescale=inf is invalid"),
         ({"warmup_start_lr": -1e-4}, r"warmup_start_lr=-0\.0001 is invalid"),
-        ({"name": "wsd"}, r"cooldown_steps=0 is invalid: a wsd schedule needs its decay phase"),
+        (
+            {"name": "wsd", "cooldown_fraction": 0.0},
+            r"cooldown_fraction=0\.0 is invalid: a wsd schedule needs its decay phase",
+        ),
         (
             {"name": "polynomial", "warmup_fraction": 0.5, "cooldown_fraction": 0.5},
             r"= 0 is invalid.*main phase",

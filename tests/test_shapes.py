@@ -22,6 +22,8 @@ DECAYING = ("linear", "cosine", "exponential", "polynomial")
 def is_valid(case):
     """The validity rules, restated so the generators below only make valid configs."""
     D = case.get("decay_steps")
+    if case["name"] == "wsd" and not case.get("cooldown_steps") and "cooldown_fraction" not in case:
+        case = {**case, "cooldown_fraction": 0.2}  # the wsd family's default cooldown
     fractions = case.get("warmup_fraction"), case.get("cooldown_fraction")
     if D is None and (case.get("cooldown_steps") or fractions != (None, None)):
         return False
@@ -169,7 +171,7 @@ def test_fraction_rounding_is_to_the_nearest_step_and_one_is_the_whole_run():
     assert lengths(10, cooldown_fraction=1.0) == (0, 10)
 
 
-def test_wsd_defaults_to_a_one_sqrt_cooldown_over_the_last_fifth():
+def test_wsd_defaults_to_a_one_sqrt_cooldown_over_the_last_fifth_unless_told_otherwise():
     with initialize(version_base="1.3"):
         cfg = compose(overrides=["+scheduler=wsd", "scheduler.lr=1.0", "scheduler.warmup_steps=10"])
     schedule = instantiate(cfg.scheduler, decay_steps=100)
@@ -188,6 +190,11 @@ def test_wsd_defaults_to_a_one_sqrt_cooldown_over_the_last_fifth():
     assert [schedule(s) for s in range(110)] == pytest.approx(expected, rel=1e-12, abs=1e-15)
     assert schedule(80) == 1.0
     assert schedule(85) == pytest.approx(1 - (5 / 20) ** 0.5)
+    with initialize(version_base="1.3"):
+        cfg = compose(
+            overrides=["+scheduler=wsd", "scheduler.lr=1.0", "scheduler.cooldown_steps=7"]
+        )
+    assert [p.length for p in instantiate(cfg.scheduler, decay_steps=100).phases] == [93, 7]
 
 
 def test_fractions_resolve_against_runtime_decay_steps():

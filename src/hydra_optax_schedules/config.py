@@ -76,7 +76,8 @@ class SchedulerConfig:
         lr: Peak learning rate of the main phase (finite, > 0).
         name: ``"constant"``, ``"linear"``, ``"cosine"`` (alias ``"cosine_decay"``),
             ``"exponential"`` (alias ``"exponential_decay"``), ``"polynomial"``,
-            ``"inverse_sqrt"`` or ``"wsd"`` (warmup-stable-decay: constant, then a cooldown).
+            ``"inverse_sqrt"`` or ``"wsd"`` (warmup-stable-decay: constant, then a cooldown,
+            by default over the last ``WSD_COOLDOWN_FRACTION`` of the run).
         decay_steps: Length of the whole schedule, warmup and cooldown included. ``None``
             means "given at runtime"; it must be set before a schedule that needs it is built.
         end_lr: Learning rate at the end of the main phase, before the cooldown. Exclusive
@@ -176,9 +177,11 @@ class SchedulerOption:
 
 #: Defaults in which an option differs from ``SchedulerConfig``.
 OPTION_DEFAULTS: dict[str, Any] = {"lr": MISSING, "decay_steps": None}
-FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "wsd": {"cooldown_fraction": 0.2, "cooldown_shape": "sqrt"},
-}
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {"wsd": {"cooldown_shape": "sqrt"}}
+#: The cooldown of a ``wsd`` schedule given neither ``cooldown_steps`` nor ``cooldown_fraction``.
+#: A family default rather than an option default, so ``scheduler=wsd
+#: scheduler.cooldown_steps=200`` is not "both set".
+WSD_COOLDOWN_FRACTION = 0.2
 
 
 def _option_class(family: str) -> type[SchedulerOption]:

@@ -7,6 +7,7 @@ when a schedule is built, so a bad config stops a run before training starts.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from typing import Any
@@ -15,6 +16,7 @@ from hydra_optax_schedules.config import (
     COOLDOWN_SHAPES,
     SCHEDULE_NAMES,
     WARMUP_SHAPES,
+    WSD_COOLDOWN_FRACTION,
     SchedulerConfig,
     canonical_name,
 )
@@ -135,6 +137,9 @@ def _phase_lengths(config: SchedulerConfig, prefix: str) -> tuple[int, int]:
     boundaries (not lengths) keeps ``W + C <= D`` whenever the fractions sum to at most 1.
     """
     total = config.decay_steps
+    wsd_default = config.cooldown_steps == 0 and config.cooldown_fraction is None
+    if canonical_name(config.name) == "wsd" and wsd_default:
+        config = dataclasses.replace(config, cooldown_fraction=WSD_COOLDOWN_FRACTION)
     for kind in ("warmup", "cooldown"):
         steps, fraction = getattr(config, f"{kind}_steps"), getattr(config, f"{kind}_fraction")
         if fraction is not None and steps != 0:
@@ -188,9 +193,10 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
         raise _needs_length(prefix, "a cooldown" if cooldown > 0 else f"the {config.name} schedule")
     if family == "wsd" and cooldown == 0:
         raise ScheduleConfigError(
-            f"{prefix}cooldown_steps=0 is invalid: a wsd schedule needs its decay phase; set "
-            f"{prefix}cooldown_steps or {prefix}cooldown_fraction (the wsd option sets 0.2)",
-            field="cooldown_steps",
+            f"{prefix}cooldown_fraction={config.cooldown_fraction!r} is invalid: a wsd schedule "
+            "needs its decay phase; leave both cooldown fields unset for the default "
+            f"({WSD_COOLDOWN_FRACTION:g} of the run) or set one of them above 0",
+            field="cooldown_fraction",
         )
     if total is not None and warmup + cooldown > total:
         raise ScheduleConfigError(
