@@ -1,0 +1,128 @@
+"""One picture of a whole sweep: the Hydra callback that draws ``comparison.png``.
+
+The viewer's config registers :class:`SweepComparison` under ``hydra.callbacks``. Hydra calls
+it in the process that launched the sweep, after every job has returned, whichever launcher
+ran the jobs (in this process, or in others such as joblib's workers). So it shares nothing
+with the jobs in memory: it reads back what each job left in its directory, ``schedule.csv``
+and Hydra's own record of the job's overrides (``.hydra/overrides.yaml``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from hydra_optax_schedules import curve as curves
+from hydra_optax_schedules import plots
+
+__all__ = ["COMPARISON_FILE", "Run", "SweepComparison", "find_runs", "labels_and_title"]
+
+COMPARISON_FILE = "comparison.png"
+_CSV = "schedule.csv"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One job of a sweep: where it wrote its files, its overrides, and its curve."""
+
+    job_dir: Path
+    overrides: tuple[str, ...]
+    curve: curves.Curve
+
+
+class SweepComparison(Callback):
+    """When a multirun ends, overlay every job's curve in ``<sweep dir>/comparison.png``.
+
+    Only the CSVs written during this sweep are drawn: a reused ``hydra.sweep.dir`` may hold
+    an earlier sweep's jobs, which are left out. With ``terminal_plot: true`` in the app's
+    config, the same comparison is drawn in the terminal.
+    """
+
+    def __init__(self) -> None:
+        self._earlier: dict[Path, int] = {}
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._earlier = _csv_versions(Path(config.hydra.sweep.dir))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        runs = find_runs(sweep_dir, config.hydra.output_subdir, exclude=self._earlier)
+        if not runs:
+            print(f"no {_CSV} written in {sweep_dir}: nothing to compare", flush=True)
+            return
+        labels, title = labels_and_title(runs)
+        labelled = [(label, run.curve) for label, run in zip(labels, runs, strict=True)]
+        report = []
+        missing: list[ImportError] = []
+        if config.get("terminal_plot", False):
+            try:
+                report.append(plots.terminal_plot(labelled, title, color=sys.stdout.isatty()))
+            except ImportError as error:
+                missing.append(error)
+        try:
+            plots.save_comparison_png(labelled, title, sweep_dir / COMPARISON_FILE)
+            report.append(f"wrote {COMPARISON_FILE} ({len(runs)} runs) in {sweep_dir}")
+        except ImportError as error:
+            missing.append(error)
+        if missing:
+            report.insert(0, plots.missing_hint(missing))
+        print("\n\n".join(report), flush=True)
+
+
+def find_runs(
+    sweep_dir: Path,
+    output_subdir: str | None = ".hydra",
+    *,
+    exclude: Mapping[Path, int] | None = None,
+) -> list[Run]:
+    """Every job under ``sweep_dir`` that wrote a ``schedule.csv``, in job-number order.
+
+    Args:
+        sweep_dir: The sweep directory (``hydra.sweep.dir``).
+        output_subdir: ``hydra.output_subdir``, where Hydra saved each job's
+            ``overrides.yaml``; if ``None``, a job is labelled by its directory instead.
+        exclude: CSV files to leave out unless modified since: path -> ``st_mtime_ns``.
+    """
+    exclude = exclude or {}
+    runs = []
+    for csv, version in _csv_versions(sweep_dir).items():
+        if exclude.get(csv) == version:
+            continue
+        job_dir = csv.parent
+        overrides_file = job_dir / output_subdir / "overrides.yaml" if output_subdir else None
+        if overrides_file is not None and overrides_file.is_file():
+            overrides = tuple(str(item) for item in OmegaConf.load(overrides_file))
+        else:
+            overrides = (job_dir.relative_to(sweep_dir).as_posix(),)
+        runs.append(Run(job_dir, overrides, curves.read_csv(csv)))
+    return sorted(runs, key=lambda run: _natural_key(run.job_dir.relative_to(sweep_dir)))
+
+
+def labels_and_title(runs: Sequence[Run]) -> tuple[list[str], str]:
+    """A legend label per run (the overrides that differ) and a title (those all runs share)."""
+    shared = [item for item in runs[0].overrides if all(item in run.overrides for run in runs)]
+    labels = [" ".join(item for item in run.overrides if item not in shared) for run in runs]
+    if not all(labels):  # some run has nothing of its own: label every run in full
+        labels = [" ".join(run.overrides) or "(defaults)" for run in runs]
+        shared = []
+    title = f"{len(runs)} run{'s' if len(runs) > 1 else ''}"
+    title += f": {' '.join(shared)}" if shared else ""
+    return labels, title
+
+
+def _csv_versions(sweep_dir: Path) -> dict[Path, int]:
+    """Each ``schedule.csv`` under ``sweep_dir``, with its modification time in nanoseconds."""
+    if not sweep_dir.is_dir():
+        return {}
+    return {path: path.stat().st_mtime_ns for path in sweep_dir.rglob(_CSV)}
+
+
+def _natural_key(relative: Path) -> tuple[tuple[int, int, str], ...]:
+    """Sort job directories ``0, 1, 2, ..., 10`` by number, other names alphabetically."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in relative.parts)
