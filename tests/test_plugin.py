@@ -15,19 +15,49 @@ def run_python(code: str) -> subprocess.CompletedProcess:
     return proc
 
 
-def test_plugin_discovery_imports_neither_jax_nor_optax():
+def test_plugin_discovery_imports_neither_jax_nor_optax_nor_the_package():
     proc = run_python(
         """
         import sys
         from hydra.core.plugins import Plugins
+        from hydra.plugins.config_source import ConfigSource
         from hydra.plugins.search_path_plugin import SearchPathPlugin
 
         names = [p.__name__ for p in Plugins.instance().discover(SearchPathPlugin)]
         assert "OptaxSchedulesSearchPathPlugin" in names, names
-        import hydra_optax_schedules  # the package's own top-level import, too
+        sources = [p.__name__ for p in Plugins.instance().discover(ConfigSource)]
+        assert "OptaxSchedulesConfigSource" in sources, sources
+        print(sorted(m for m in sys.modules if m.split(".")[0] == "hydra_optax_schedules"))
+        import hydra_optax_schedules  # the package's own top-level import: still no JAX
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("jax", "jaxlib", "optax")))
         """
     )
+    assert proc.stdout.splitlines() == ["[]", "[]"]
+
+
+def test_an_app_that_does_not_use_the_group_never_imports_the_package(tmp_path):
+    (tmp_path / "app.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+            import hydra
+
+            @hydra.main(version_base="1.3", config_path=None, config_name=None)
+            def main(cfg):
+                print([m for m in sys.modules if m.startswith("hydra_optax_schedules")])
+
+            main()
+            """
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, "app.py", "+x=1", f"hydra.run.dir={tmp_path}/run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
 
@@ -49,41 +79,38 @@ def test_compose_api_sees_the_group_without_any_search_path_setup():
     assert proc.stdout.strip() == "[2.0, 1.5, 1.0, 0.5, 0.0, 0.0]"
 
 
-def test_the_plugin_module_is_safe_to_execute_twice():
-    run_python(
-        """
-        import runpy
-        from hydra.core.config_store import ConfigStore
-
-        import hydra_plugins.hydra_optax_schedules.searchpath as plugin
-
-        for _ in range(2):
-            runpy.run_path(plugin.__file__)
-        from hydra_optax_schedules.config import SCHEDULE_NAMES
-
-        group = ConfigStore.instance().list("hydra_optax_schedules/scheduler")
-        assert sorted(group) == sorted(f"{name}.yaml" for name in SCHEDULE_NAMES), group
-        """
-    )
-
-
-def test_a_broken_install_warns_instead_of_breaking_every_hydra_app():
+def test_the_plugin_modules_are_safe_to_execute_twice():
     proc = run_python(
         """
-        import sys
-        import warnings
+        import runpy
+        from hydra import compose, initialize
 
-        sys.modules["hydra_optax_schedules.store"] = None  # any import of it now fails
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            from hydra_plugins.hydra_optax_schedules import searchpath
-        assert any("hydra-optax-schedules is not available" in str(w.message) for w in caught)
+        import hydra_plugins.hydra_optax_schedules.config_source as source
+        import hydra_plugins.hydra_optax_schedules.searchpath as searchpath
 
-        from hydra._internal.config_search_path_impl import ConfigSearchPathImpl
-        path = ConfigSearchPathImpl()
-        searchpath.OptaxSchedulesSearchPathPlugin().manipulate_search_path(path)
-        assert path.get_path() == [], path
-        print("ok")
+        for _ in range(2):
+            runpy.run_path(searchpath.__file__)
+            runpy.run_path(source.__file__)
+        with initialize(version_base="1.3"):
+            cfg = compose(overrides=["+scheduler=wsd", "scheduler.lr=1.0"])
+        print(cfg.scheduler.cooldown_shape)
         """
     )
-    assert proc.stdout.strip() == "ok"
+    assert proc.stdout.strip() == "sqrt"
+
+
+def test_the_options_are_typed_structured_configs():
+    from hydra.core.object_type import ObjectType
+
+    from hydra_optax_schedules.config import SCHEDULE_NAMES
+    from hydra_plugins.hydra_optax_schedules.config_source import OptaxSchedulesConfigSource
+
+    source = OptaxSchedulesConfigSource(provider="test", path="hydra-optax-schedules://x")
+    assert source.list("", ObjectType.GROUP) == ["scheduler"]
+    assert source.list("scheduler", ObjectType.CONFIG) == sorted(SCHEDULE_NAMES)
+    assert source.is_config("scheduler/cosine") and source.is_config("scheduler/wsd.yaml")
+    assert not source.is_config("db/cosine") and not source.is_config("scheduler/cosin")
+    node = source.load_config("scheduler/cosine_decay").config
+    assert type(node).__name__ == "DictConfig"
+    assert node._metadata.object_type.__name__ == "CosineOption"
+    assert node.name == "cosine_decay"

@@ -20,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 __all__ = [
     "COOLDOWN_SHAPES",
@@ -30,6 +30,7 @@ __all__ = [
     "SchedulerConfig",
     "SchedulerOption",
     "canonical_name",
+    "option_node",
 ]
 
 #: Every accepted ``name``, mapped to the schedule family it selects.
@@ -210,3 +211,8 @@ OPTION_CLASSES: dict[str, type[SchedulerOption]] = {
 }
 # Module attributes, so that options pickle by reference (joblib and submitit workers).
 globals().update({cls.__name__: cls for cls in OPTION_CLASSES.values()})
+
+
+def option_node(name: str) -> DictConfig:
+    """Option ``name`` of the ``scheduler`` group, as the typed config Hydra composes."""
+    return OmegaConf.structured(OPTION_CLASSES[SCHEDULE_NAMES[name]](name=name))

@@ -1,0 +1,70 @@
+"""Serves the ``scheduler`` group's options to Hydra, building an option only when it is used.
+
+Hydra's plugin scanner imports this module at every app start and again in every joblib or
+submitit worker. It imports nothing of ``hydra_optax_schedules`` (let alone JAX or optax) and
+is safe to execute twice: the package is imported only when an app looks inside the
+``scheduler`` group. Options come from here rather than from Hydra's ConfigStore, so a user's
+own ``conf/scheduler/<name>.yaml`` (found first on the search path) replaces ours cleanly,
+with no "automatic schema matching" against a ConfigStore node of the same name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from hydra.core.object_type import ObjectType
+from hydra.plugins.config_source import ConfigLoadError, ConfigResult, ConfigSource
+
+GROUP = "scheduler"
+SCHEME = "hydra-optax-schedules"
+
+
+def _option_names() -> list[str]:
+    from hydra_optax_schedules.config import SCHEDULE_NAMES
+
+    return sorted(SCHEDULE_NAMES)
+
+
+def _option_name(config_path: str) -> str | None:
+    """``"scheduler/cosine"`` (or ``.yaml``) -> ``"cosine"``; None outside the group."""
+    group, _, name = config_path.strip("/").removesuffix(".yaml").rpartition("/")
+    return name if group == GROUP else None
+
+
+class OptaxSchedulesConfigSource(ConfigSource):
+    """The ``scheduler`` group: one typed structured config per option, with a ``_target_``."""
+
+    @staticmethod
+    def scheme() -> str:
+        return SCHEME
+
+    def available(self) -> bool:
+        return importlib.util.find_spec("hydra_optax_schedules") is not None
+
+    def is_group(self, config_path: str) -> bool:
+        return config_path.strip("/") in ("", GROUP)
+
+    def is_config(self, config_path: str) -> bool:
+        name = _option_name(config_path)
+        return name is not None and name in _option_names()
+
+    def list(self, config_path: str, results_filter: ObjectType | None) -> list[str]:
+        path = config_path.strip("/")
+        if path == "" and results_filter in (None, ObjectType.GROUP):
+            return [GROUP]
+        if path == GROUP and results_filter in (None, ObjectType.CONFIG):
+            return _option_names()
+        return []
+
+    def load_config(self, config_path: str) -> ConfigResult:
+        name = _option_name(config_path)
+        if name is None or name not in _option_names():
+            raise ConfigLoadError(f"{SCHEME}: no config '{config_path}'")
+        from hydra_optax_schedules.config import option_node
+
+        return ConfigResult(
+            config=option_node(name),
+            path=f"{SCHEME}://{self.path}",
+            provider=self.provider,
+            header={"package": None},
+        )
