@@ -11,7 +11,7 @@ only another family uses are left out (Hydra rejects ``scheduler=cosine schedule
 and ``_target_`` names the builder, so ``hydra.utils.instantiate(cfg.scheduler)`` returns the
 schedule.
 
-This module imports nothing heavy: Hydra's plugin scanner reaches it at every app start.
+This module imports nothing heavy: Hydra loads it as soon as an app uses the ``scheduler`` group.
 """
 
 from __future__ import annotations
