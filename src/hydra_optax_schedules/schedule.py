@@ -76,12 +76,9 @@ class Schedule:
         """The value at one host step, with Python floats and ``math`` functions."""
         step = max(step, 0)
         for phase in self.phases:
-            if phase.end is None or step < phase.end or phase is self.phases[-1]:
-                t = step - phase.start
-                if phase.length is not None:
-                    t = min(t, phase.length)
-                return float(phase.value(HOST, t))
-        raise AssertionError("a schedule always has a last phase")
+            if phase.end is None or step < phase.end:
+                return float(phase.value(HOST, step - phase.start))
+        return float(self.phases[-1].end_value)
 
     def _over(self, xp: Any, steps: Any) -> Any:
         """The values over an array of steps: every phase computed once, then selected.
@@ -95,22 +92,27 @@ class Schedule:
             largest = int(xp.iinfo(steps.dtype).max)
             phases = [p for p in self.phases if p.start <= largest]
             float_dtype = xp.result_type(float)
-            steps = xp.maximum(steps, 0)
         else:
             largest = math.inf
             phases = list(self.phases)
             float_dtype = steps.dtype
-            steps = xp.maximum(steps, xp.zeros((), steps.dtype))
-        result = None
-        next_start = None
+        # Bounds in the steps' own kind: a Python int past int32 would not convert under jit.
+        bound = int if integer else float
+        # Past the end of the last phase, its end value, exactly (t = length may round).
+        final = self.phases[-1]
+        holds = final.end is not None and final.end <= largest and final.curve != "constant"
+        result = final.end_value if holds else None
+        next_start = final.end
         for phase in reversed(phases):
             if phase.curve == "constant":
                 value = phase.value(xp, None)
             else:
                 last = largest if phase.length is None else min(phase.length, largest)
-                local = xp.clip(steps - phase.start, 0, last)
+                local = xp.clip(steps - bound(phase.start), 0, bound(last))
                 value = phase.value(xp, local.astype(float_dtype))
-            result = value if result is None else xp.where(steps < next_start, value, result)
+            if result is not None:
+                value = xp.where(steps < bound(next_start), value, result)
+            result = value
             next_start = phase.start
         return xp.broadcast_to(xp.asarray(result, dtype=float_dtype), steps.shape)
 

@@ -75,13 +75,19 @@ class Phase:
             return a
         if self.curve == "inverse_sqrt":
             return a * xp.sqrt(self.param / (self.param + t))
+        length = float(self.length)  # a Python int past int32 would not convert under jit
+        # The constants of linear and cosine are folded here, on the host (XLA does not
+        # reassociate float products), and need no clamp: cos is even about pi, and a line
+        # measured from its lower end never goes below it.
+        if self.curve == "cosine":
+            return a + (b - a) / 2 * (1 - xp.cos(t * (math.pi / length)))
+        if self.curve == "linear":
+            if a <= b:
+                return a + t * ((b - a) / length)
+            return b + (length - t) * ((a - b) / length)
         # XLA divides by a constant as a multiplication by its reciprocal, so t / length can
         # exceed 1 by an ulp; clamping keeps 1 - x >= 0 and every end value exact.
-        x = xp.minimum(t / self.length, 1.0)
-        if self.curve == "linear":
-            return a + (b - a) * x
-        if self.curve == "cosine":
-            return a + (b - a) * (1 - xp.cos(math.pi * x)) / 2
+        x = xp.minimum(t / length, 1.0)
         if self.curve == "sqrt":
             return a + (b - a) * xp.sqrt(x)
         if self.curve == "polynomial":
