@@ -129,4 +129,9 @@ def _to_scalar(value: Any, kind: type) -> Any:
             return _NO_VALUE
     if kind is int:
         return value if isinstance(value, int) else _NO_VALUE
-    return float(value) if isinstance(value, (int, float)) else _NO_VALUE
+    if not isinstance(value, (int, float)):
+        return _NO_VALUE
+    try:
+        return float(value)
+    except OverflowError:  # an int past 1.8e308
+        return _NO_VALUE

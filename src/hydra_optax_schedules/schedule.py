@@ -40,7 +40,8 @@ class Schedule:
 
     - a Python ``int`` / ``float`` or a NumPy scalar: returns a Python ``float``, computed
       on the host without JAX (cheap enough to call every step for logging);
-    - a NumPy array: returns a NumPy ``float64`` array of the same shape;
+    - a NumPy array: returns a NumPy array of the same shape, ``float64`` for integer steps
+      (float steps keep their float dtype);
     - a JAX array or a traced value (inside ``jit``, ``vmap``, or an optax optimizer): returns
       a JAX array of the default float dtype, the same shape as ``step``.
 

@@ -35,16 +35,26 @@ def _invalid(prefix: str, field: str, value: Any, valid: str) -> ScheduleConfigE
     return ScheduleConfigError(f"{prefix}{field}={value!r} is invalid: {valid}", field=field)
 
 
+def _as_float(value: Any) -> float | None:
+    """``value`` as a Python float, or None if it is not a number (or too large for a float)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an int past 1.8e308
+        return None
+
+
 def _real(
     prefix: str, field: str, value: Any, *, positive: bool = False, at_most: float = math.inf
 ) -> float:
     """A finite number in ``[0, at_most]`` (``(0, at_most]`` if positive), as a Python float."""
-    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    number = _as_float(value)
     if (
-        not is_number
-        or not math.isfinite(value)
-        or not 0 <= value <= at_most
-        or (positive and value == 0)
+        number is None
+        or not math.isfinite(number)
+        or not 0 <= number <= at_most
+        or (positive and number == 0)
     ):
         bound = "> 0" if positive else ">= 0"
         valid = (
@@ -53,13 +63,18 @@ def _real(
             else f"expected a number in [0, {at_most:g}]"
         )
         raise _invalid(prefix, field, value, valid)
-    return float(value)
+    return number
+
+
+# A step count past int64 cannot be a step of any training loop (nor a float's exact value).
+MAX_STEPS = 2**63 - 1
 
 
 def _count(prefix: str, field: str, value: Any) -> int:
-    """A whole number of steps >= 0, as a Python int (a float such as 100.0 is refused)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-        raise _invalid(prefix, field, value, "expected a whole number of steps >= 0")
+    """A whole number of steps in ``[0, 2**63)``, as a Python int (100.0 is refused)."""
+    is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not is_int or not 0 <= value <= MAX_STEPS:
+        raise _invalid(prefix, field, value, "expected a whole number of steps in [0, 2**63)")
     return int(value)
 
 
@@ -113,7 +128,15 @@ def _end_value(config: SchedulerConfig, prefix: str) -> float:
         return end_lr
     if end_lr is not None:
         return end_lr
-    return 0.0 if factor is None else factor * config.lr
+    if factor is None:
+        return 0.0
+    if not math.isfinite(factor * config.lr):
+        raise ScheduleConfigError(
+            f"{prefix}end_lr_factor={factor!r} * {prefix}lr={config.lr!r} is invalid: the end "
+            "learning rate overflows a float",
+            field="end_lr_factor",
+        )
+    return factor * config.lr
 
 
 def _needs_length(prefix: str, what: str) -> ScheduleConfigError:
@@ -188,14 +211,23 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
             "is invalid: exponential decay needs an end value > 0; set end_lr or end_lr_factor",
             field="end_lr",
         )
+    if family == "exponential" and not 0 < end / lr < math.inf:
+        raise ScheduleConfigError(
+            f"{prefix}lr={lr!r} to an end value of {end!r} is invalid: exponential decay needs "
+            "a ratio end / lr that a float can hold",
+            field="end_lr",
+        )
     warmup, cooldown = _phase_lengths(config, prefix)
     if total is None and (family in DECAYING or cooldown > 0):
         raise _needs_length(prefix, "a cooldown" if cooldown > 0 else f"the {config.name} schedule")
     if family == "wsd" and cooldown == 0:
+        if config.cooldown_fraction is None and config.cooldown_steps == 0:
+            why = f"its default cooldown ({WSD_COOLDOWN_FRACTION:g} of the run) rounds to 0 steps"
+        else:
+            why = f"{prefix}cooldown_fraction={config.cooldown_fraction!r} gives no decay phase"
         raise ScheduleConfigError(
-            f"{prefix}cooldown_fraction={config.cooldown_fraction!r} is invalid: a wsd schedule "
-            "needs its decay phase; leave both cooldown fields unset for the default "
-            f"({WSD_COOLDOWN_FRACTION:g} of the run) or set one of them above 0",
+            f"{prefix}decay_steps={total}: a wsd schedule needs a decay phase, and {why}; set "
+            f"{prefix}cooldown_steps or a larger {prefix}cooldown_fraction",
             field="cooldown_fraction",
         )
     if total is not None and warmup + cooldown > total:
