@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 USER_APP = """
 import json
@@ -91,3 +92,23 @@ class UserApp:
 @pytest.fixture
 def user_app(tmp_path: Path) -> UserApp:
     return UserApp(tmp_path / "user_project")
+
+
+# Hypothesis profiles. "ci", the default, is reproducible (the same examples on every run, no
+# example database) and runs at least 500 examples per property; "thorough" explores many more:
+#     pytest tests/test_properties.py --hypothesis-profile=thorough
+settings.register_profile(
+    "ci",
+    max_examples=500,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=20_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci")

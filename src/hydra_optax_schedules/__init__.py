@@ -11,6 +11,7 @@ it is called on a JAX array.
 
 from hydra_optax_schedules.config import OPTION_CLASSES, SchedulerConfig, SchedulerOption
 from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.safe_load import load_schedule
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "SchedulerOption",
     "build_lr_scheduler",
     "build_schedule",
+    "load_schedule",
 ]
 
 __version__ = "0.1.0"
