@@ -195,6 +195,26 @@ def test_a_multirun_draws_every_job_in_one_comparison(tmp_path, launcher):
     assert not (tmp_path / "multirun").exists()
 
 
+def test_the_modern_shapes_draw_together(tmp_path):
+    """Issue 4: ``-m scheduler=cosine,wsd,inverse_sqrt`` draws the three in one comparison."""
+    common = ["steps=300", "scheduler.warmup_steps=30"]
+    proc = run_viewer(tmp_path, "-m", "scheduler=cosine,wsd,inverse_sqrt", *common)
+
+    sweep = tmp_path / "sweep"
+    assert_is_png(sweep / "comparison.png")
+    assert f"wrote comparison.png (3 runs) in {sweep}" in proc.stdout
+    configs = [
+        dict(name="cosine"),
+        dict(name="wsd", cooldown_shape="sqrt"),  # the option's shape; the 20% is the family's
+        dict(name="inverse_sqrt"),
+    ]
+    for job, config in enumerate(configs):
+        config = dict(lr=1e-3, decay_steps=300, warmup_steps=30, **config)
+        _, lrs = read_csv(sweep / str(job) / "schedule.csv")
+        expected = [reference_lr(s, **config) for s in range(301)]
+        np.testing.assert_allclose(lrs, expected, rtol=1e-12, atol=1e-15)
+
+
 def test_without_the_plotting_extra_a_run_still_summarizes_and_writes_the_csv(tmp_path):
     hidden = hide_modules(tmp_path / "hidden", "matplotlib", "plotext")
     proc = run_viewer(tmp_path, "steps=100", "scheduler.warmup_steps=10", pythonpath=hidden)
