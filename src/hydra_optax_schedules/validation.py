@@ -200,7 +200,7 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
 
     Warmup ``[0, W)``, main ``[W, D - C)``, cooldown ``[D - C, D]``; the last phase holds its
     final value forever after. Empty phases are left out, except a main phase that is last.
-    A constant, wsd-less or inverse-sqrt schedule without a cooldown needs no ``decay_steps``.
+    A constant or inverse-sqrt schedule without a cooldown needs no ``decay_steps``.
     """
     family = canonical_name(config.name)
     lr, total = config.lr, config.decay_steps
