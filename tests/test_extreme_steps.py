@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.experimental
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from tolerance import float32_tolerance, host_tolerance, lengths
 from hydra_optax_schedules import SchedulerConfig, build_lr_scheduler
 
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
+# The x64 context manager: ``jax.enable_x64`` in current JAX, ``jax.experimental`` before.
+ENABLE_X64 = getattr(jax, "enable_x64", None) or jax.experimental.enable_x64
 
 # Phases that end near, at or past the largest int32 step, runs in the billions, open runs.
 CASES = {
@@ -100,7 +103,7 @@ def test_int64_steps_with_x64_enabled(case):
     schedule = build(case)
     steps = [*boundaries(case, INT64_MAX), 2**31, 2**32, 2**53 + 1, -(2**63)]
     want = reference(case, steps)
-    with jax.enable_x64(True):
+    with ENABLE_X64(True):
         on_device = jnp.array(steps, dtype=jnp.int64)
         for values in (schedule(on_device), jax.jit(schedule)(on_device)):
             assert values.dtype == jnp.float64
