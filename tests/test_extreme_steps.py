@@ -19,7 +19,7 @@ from hydra_optax_schedules import SchedulerConfig, build_lr_scheduler
 
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 # The x64 context manager: ``jax.enable_x64`` in current JAX, ``jax.experimental`` before.
-ENABLE_X64 = getattr(jax, "enable_x64", None) or jax.experimental.enable_x64
+ENABLE_X64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64
 
 # Phases that end near, at or past the largest int32 step, runs in the billions, open runs.
 CASES = {
