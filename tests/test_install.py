@@ -1,22 +1,17 @@
 """A wheel install and an editable install, each in a fresh virtualenv, make the group visible.
 
 Setuptools' default editable mode hides a ``hydra_plugins`` namespace package from Hydra's
-scanner; hatchling's (a ``.pth`` path entry) does not. Both installs are proven here. The
-fresh venv holds only this package; its dependencies are borrowed from the running
-environment through a ``.pth`` line, which keeps the test fast and offline-safe.
+scanner; hatchling's (a ``.pth`` path entry) does not. Both installs are proven here, each in
+a venv from ``venvs.py``.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from venvs import REPO, build_wheel, fresh_venv, pip_install
 
 PROBE = """
 import sys
@@ -31,29 +26,6 @@ print([instantiate(cfg.scheduler)(s) for s in range(3)])
 """
 
 
-def fresh_venv(root: Path) -> Path:
-    venv.EnvBuilder(with_pip=False).create(root)
-    python = root / "bin" / "python"
-    purelib = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    Path(purelib, "borrowed_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return python
-
-
-def pip_install(python: Path, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def probe(python: Path, cwd: Path) -> list[str]:
     proc = subprocess.run(
         [python, "-c", PROBE], cwd=cwd, capture_output=True, text=True, timeout=120
@@ -64,14 +36,7 @@ def probe(python: Path, cwd: Path) -> list[str]:
 
 @pytest.mark.slow
 def test_wheel_install_in_a_fresh_venv(tmp_path):
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", REPO],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    (wheel,) = (tmp_path / "dist").glob("hydra_optax_schedules-*.whl")
+    wheel = build_wheel(tmp_path / "dist")
     python = fresh_venv(tmp_path / "venv")
     pip_install(python, str(wheel))
     location, values = probe(python, tmp_path)

@@ -254,16 +254,9 @@ def test_without_the_plotting_extra_a_multirun_gives_the_hint_once(tmp_path):
 
 @pytest.mark.slow
 def test_the_viewer_runs_from_an_installed_wheel(tmp_path):
-    from test_install import REPO, fresh_venv, pip_install
+    from venvs import build_wheel, fresh_venv, pip_install
 
-    dist = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, REPO],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    (wheel,) = dist.glob("hydra_optax_schedules-*.whl")
+    wheel = build_wheel(tmp_path / "dist")
     python = fresh_venv(tmp_path / "venv")
     pip_install(python, str(wheel))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYDRA_", "PYTHON"))}
