@@ -57,13 +57,12 @@ class OptaxSchedulesConfigSource(ConfigSource):
         return []
 
     def load_config(self, config_path: str) -> ConfigResult:
-        name = _option_name(config_path)
-        if name is None or name not in _option_names():
+        if not self.is_config(config_path):
             raise ConfigLoadError(f"{SCHEME}: no config '{config_path}'")
         from hydra_optax_schedules.config import option_node
 
         return ConfigResult(
-            config=option_node(name),
+            config=option_node(_option_name(config_path)),
             path=f"{SCHEME}://{self.path}",
             provider=self.provider,
             header={"package": None},
