@@ -24,12 +24,14 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 __all__ = [
     "COOLDOWN_SHAPES",
+    "FAMILY_DEFAULTS",
     "OPTION_CLASSES",
     "SCHEDULE_NAMES",
     "WARMUP_SHAPES",
     "SchedulerConfig",
     "SchedulerOption",
     "canonical_name",
+    "default_for",
     "option_node",
 ]
 
@@ -54,6 +56,18 @@ FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
     "timescale": ("inverse_sqrt",),
 }
 
+#: The defaults of fields whose ``SchedulerConfig`` default is ``None``, "the family's
+#: default": the one place they are written. ``default_for`` reads them, for the builder and
+#: for the options alike, so a family has the same defaults however its config arrives.
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "*": {"cooldown_shape": "linear"},
+    "wsd": {"cooldown_shape": "sqrt"},
+}
+#: The cooldown of a ``wsd`` schedule given neither ``cooldown_steps`` nor ``cooldown_fraction``.
+#: A family default rather than an option default, so ``scheduler=wsd
+#: scheduler.cooldown_steps=200`` is not "both set".
+WSD_COOLDOWN_FRACTION = 0.2
+
 BUILDER_TARGET = "hydra_optax_schedules.build_schedule"
 
 ConfigT = TypeVar("ConfigT")
@@ -64,9 +78,18 @@ def canonical_name(name: str) -> str | None:
     return SCHEDULE_NAMES.get(name) if isinstance(name, str) else None
 
 
-@dataclass
+def default_for(family: str, field_name: str) -> Any:
+    """The default of ``field_name`` in ``family`` where ``SchedulerConfig`` leaves it to the
+    family (``default_for("wsd", "cooldown_shape") == "sqrt"``)."""
+    return FAMILY_DEFAULTS.get(family, {}).get(field_name, FAMILY_DEFAULTS["*"][field_name])
+
+
+@dataclass(frozen=True)
 class SchedulerConfig:
     """Configuration for a learning-rate schedule (xlstm-jax's ``SchedulerConfig``).
+
+    The config is frozen, like the schedule built from it: derive a changed one with
+    ``dataclasses.replace(config, lr=...)``.
 
     A schedule has up to three phases over ``decay_steps`` steps in total: a warmup from
     ``warmup_start_lr`` to ``lr`` over ``warmup_steps``, the main phase named by ``name``, and
@@ -79,8 +102,9 @@ class SchedulerConfig:
             ``"exponential"`` (alias ``"exponential_decay"``), ``"polynomial"``,
             ``"inverse_sqrt"`` or ``"wsd"`` (warmup-stable-decay: constant, then a cooldown,
             by default over the last ``WSD_COOLDOWN_FRACTION`` of the run).
-        decay_steps: Length of the whole schedule, warmup and cooldown included. ``None``
-            means "given at runtime"; it must be set before a schedule that needs it is built.
+        decay_steps: Length of the whole schedule, warmup and cooldown included. ``None``, or
+            the seed's default ``0``, means "not given": it is given at runtime, and must be
+            set before a schedule that needs it is built.
         end_lr: Learning rate at the end of the main phase, before the cooldown. Exclusive
             with ``end_lr_factor`` (both may be given only if they agree).
         end_lr_factor: ``end_lr`` as a multiple of ``lr``.
@@ -91,7 +115,9 @@ class SchedulerConfig:
         warmup_shape: ``"linear"`` or ``"cosine"`` (a half-cosine ramp).
         warmup_fraction: ``warmup_steps`` as a fraction of ``decay_steps`` in [0, 1]; the
             warmup ends at the step nearest ``warmup_fraction * decay_steps`` (halves round up).
-        cooldown_shape: ``"linear"``, ``"cosine"`` or ``"sqrt"`` (the 1-sqrt cooldown).
+        cooldown_shape: ``"linear"``, ``"cosine"`` or ``"sqrt"`` (the 1-sqrt cooldown);
+            ``None`` is the family's default (``FAMILY_DEFAULTS``: ``"sqrt"`` for ``wsd``,
+            ``"linear"`` otherwise).
         cooldown_fraction: ``cooldown_steps`` as a fraction of ``decay_steps`` in [0, 1]; the
             cooldown starts at the step nearest ``(1 - cooldown_fraction) * decay_steps``.
         power: Exponent of the ``polynomial`` family (> 0; 1 is linear).
@@ -117,7 +143,7 @@ class SchedulerConfig:
     warmup_start_lr: float = 0.0
     warmup_shape: str = "linear"
     warmup_fraction: float | None = None
-    cooldown_shape: str = "linear"
+    cooldown_shape: str | None = None
     cooldown_fraction: float | None = None
     power: float = 2.0
     timescale: float = 10000.0
@@ -178,22 +204,30 @@ class SchedulerOption:
 
 #: Defaults in which an option differs from ``SchedulerConfig``.
 OPTION_DEFAULTS: dict[str, Any] = {"lr": MISSING, "decay_steps": None}
-FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {"wsd": {"cooldown_shape": "sqrt"}}
-#: The cooldown of a ``wsd`` schedule given neither ``cooldown_steps`` nor ``cooldown_fraction``.
-#: A family default rather than an option default, so ``scheduler=wsd
-#: scheduler.cooldown_steps=200`` is not "both set".
-WSD_COOLDOWN_FRACTION = 0.2
+
+
+def _option_type(annotation: str) -> Any:
+    """A field's type in the options: ``Any`` for numbers, so that ``instantiate(cfg.scheduler,
+    decay_steps=np.int64(n))`` (or a JAX scalar) reaches the builder, which checks every value;
+    OmegaConf's typed nodes refuse NumPy and JAX scalars. Strings keep their type."""
+    return Any if "int" in annotation or "float" in annotation else annotation
 
 
 def _option_class(family: str) -> type[SchedulerOption]:
-    """The dataclass of ``family``'s option, generated from ``SchedulerConfig``'s fields."""
-    defaults = {**OPTION_DEFAULTS, "name": family, **FAMILY_DEFAULTS.get(family, {})}
+    """The dataclass of ``family``'s option, generated from ``SchedulerConfig``'s fields.
+
+    A field whose ``SchedulerConfig`` default is "the family's" (``None``) shows the family's
+    value, read from ``FAMILY_DEFAULTS``, so that ``--cfg job`` tells the whole truth.
+    """
+    defaults = {**OPTION_DEFAULTS, "name": family}
+    defaults |= {name: default_for(family, name) for name in FAMILY_DEFAULTS["*"]}
     fields: list[tuple[str, Any, Any]] = []
     for config_field in dataclasses.fields(SchedulerConfig):
         if family not in FAMILY_FIELDS.get(config_field.name, (family,)):
             continue
         default = defaults.get(config_field.name, config_field.default)
-        fields.append((config_field.name, config_field.type, field(default=default)))
+        annotation = _option_type(str(config_field.type))
+        fields.append((config_field.name, annotation, field(default=default)))
     fields += [
         ("_target_", "str", field(default=BUILDER_TARGET)),
         ("_partial_", "bool", field(default=False)),

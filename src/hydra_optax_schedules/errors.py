@@ -1,8 +1,8 @@
-"""The library's exception type."""
+"""The library's exception and warning types."""
 
 from __future__ import annotations
 
-__all__ = ["ScheduleConfigError"]
+__all__ = ["IgnoredFieldWarning", "ScheduleConfigError"]
 
 
 class ScheduleConfigError(ValueError):
@@ -24,3 +24,16 @@ class ScheduleConfigError(ValueError):
 
 def _rebuild_error(message: str, field: str | None) -> ScheduleConfigError:
     return ScheduleConfigError(message, field=field)
+
+
+class IgnoredFieldWarning(UserWarning):
+    """A scheduler config sets a field to a value that has no effect on its schedule.
+
+    For example ``end_lr`` on a ``wsd`` schedule (which holds ``lr`` until its cooldown),
+    ``power`` on a cosine one, or ``cooldown_lr`` without a cooldown. The schedule is built as
+    if the field were left at its default; one warning per build names every such field. It
+    is a warning rather than an error so that a sweep across families can share a field
+    (``-m scheduler=constant,cosine scheduler.end_lr_factor=0.1``). To make it an error::
+
+        warnings.simplefilter("error", IgnoredFieldWarning)
+    """

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, Union
 
 from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.validation import as_number, show
 
 __all__ = ["parse_dataclass"]
 
@@ -37,7 +38,7 @@ def parse_dataclass(
         data = _parse_repr(config_class, data, strict_classname_parsing)
     if not isinstance(data, Mapping):
         raise ScheduleConfigError(
-            f"cannot read a {config_class.__name__} from {type(data).__name__} {data!r}: "
+            f"cannot read a {config_class.__name__} from {type(data).__name__} {show(data)}: "
             "expected a mapping of field names to values"
         )
     hints = typing.get_type_hints(config_class)
@@ -48,7 +49,7 @@ def parse_dataclass(
             if ignore_extensive_attributes:
                 continue
             raise ScheduleConfigError(
-                f"{key!r} is not a field of {config_class.__name__}; "
+                f"{show(key)} is not a field of {config_class.__name__}; "
                 f"valid fields: {', '.join(sorted(fields))}",
                 field=str(key),
             )
@@ -67,7 +68,7 @@ def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
         call = None
     if not (isinstance(call, ast.Call) and not call.args and isinstance(call.func, ast.Name)):
         raise ScheduleConfigError(
-            f"cannot read a {config_class.__name__} from the string {text!r}: "
+            f"cannot read a {config_class.__name__} from the string {show(text)}: "
             f"expected {config_class.__name__}(field=value, ...)"
         )
     if strict and call.func.id != config_class.__name__:
@@ -81,7 +82,7 @@ def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
         except ValueError:
             raise ScheduleConfigError(
                 f"{keyword.arg}: only literal values are read from a string, "
-                f"got {ast.unparse(keyword.value)!r}",
+                f"got {show(ast.unparse(keyword.value))}",
                 field=keyword.arg,
             ) from None
     return values
@@ -104,7 +105,7 @@ def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool
             if converted is not _NO_VALUE:
                 return converted
     expected = " or ".join(getattr(k, "__name__", str(k)) for k in allowed)
-    raise ScheduleConfigError(f"{name}={value!r} is invalid: expected {expected}", field=name)
+    raise ScheduleConfigError(f"{name}={show(value)} is invalid: expected {expected}", field=name)
 
 
 _NO_VALUE = object()
@@ -127,11 +128,12 @@ def _to_scalar(value: Any, kind: type) -> Any:
             return int(value) if kind is int else float(value)
         except ValueError:
             return _NO_VALUE
+    number = as_number(value)  # NumPy and JAX scalars are numbers too
     if kind is int:
-        return value if isinstance(value, int) else _NO_VALUE
-    if not isinstance(value, (int, float)):
+        return number if isinstance(number, int) else _NO_VALUE
+    if number is None:
         return _NO_VALUE
     try:
-        return float(value)
+        return float(number)
     except OverflowError:  # an int past 1.8e308
         return _NO_VALUE

@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_optax_schedules.config import SchedulerConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.schedule import Schedule
+from hydra_optax_schedules.validation import as_number, show
 
 __all__ = ["TRUSTED_TARGETS", "load_schedule"]
 
@@ -139,7 +140,7 @@ def load_schedule(
     target = node.get("_target_")
     if "_target_" in node and target not in TRUSTED_TARGETS:
         raise ScheduleConfigError(
-            f"{prefix}_target_={target!r} is refused: a config from an untrusted source may "
+            f"{prefix}_target_={show(target)} is refused: a config from an untrusted source may "
             f"only name this package's builder ({' or '.join(TRUSTED_TARGETS)}); nothing was "
             "imported or called",
             field="_target_",
@@ -170,6 +171,15 @@ def load_schedule(
 
 def _read(data: Any) -> Any:
     """The config as plain Python data; nothing is resolved, imported or called."""
+    try:
+        return _parse(data)
+    except RecursionError:
+        raise ScheduleConfigError(
+            "cannot read the config: it is nested too deeply to be a scheduler config"
+        ) from None
+
+
+def _parse(data: Any) -> Any:
     if isinstance(data, DictConfig):
         return OmegaConf.to_container(data, resolve=False)
     if isinstance(data, Mapping):
@@ -216,6 +226,8 @@ def _scalar(document: Any, prefix: str, name: str, value: Any) -> Any:
                 "any _target_ inside",
                 field=name,
             )
+        if as_number(value) is not None:  # NumPy and JAX scalars too
+            return value
         if not isinstance(value, _SCALARS):
             raise _refused(prefix, name, value, "expected a number, string, boolean or null")
         if value == _MISSING:
@@ -253,4 +265,4 @@ def _lookup(document: Any, path: str, prefix: str, name: str) -> Any:
 
 
 def _refused(prefix: str, name: str, value: Any, why: str) -> ScheduleConfigError:
-    return ScheduleConfigError(f"{prefix}{name}={value!r} is refused: {why}", field=str(name))
+    return ScheduleConfigError(f"{prefix}{name}={show(value)} is refused: {why}", field=str(name))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,9 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from hydra_optax_schedules.config import SchedulerConfig
-from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.shapes import HOST, Phase
-from hydra_optax_schedules.validation import normalize, plan_phases
+from hydra_optax_schedules.validation import ineffective_fields, normalize, plan_phases
 
 __all__ = ["Schedule", "build_lr_scheduler", "build_schedule"]
 
@@ -45,20 +46,54 @@ class Schedule:
     - a JAX array or a traced value (inside ``jit``, ``vmap``, or an optax optimizer): returns
       a JAX array of the default float dtype, the same shape as ``step``.
 
-    Negative steps count as step 0; past ``decay_steps`` the final value holds.
+    Negative steps count as step 0; past ``decay_steps`` the final value holds; a NaN step
+    gives NaN (as optax's schedules do). A boolean step is a ``TypeError``.
+
+    The schedule is immutable: ``config`` is a frozen ``SchedulerConfig`` (normalized: "not
+    given" is ``None``, family defaults filled in), and ``phases`` a tuple of frozen phases.
     """
 
     __slots__ = ("__weakref__", "config", "phases")
+    config: SchedulerConfig
+    phases: tuple[Phase, ...]
 
     def __init__(self, config: SchedulerConfig, *, field_prefix: str = "") -> None:
         """Validate ``config`` and plan its phases.
+
+        Warns:
+            IgnoredFieldWarning: Once, naming every field set to a value that has no effect
+                on this schedule (e.g. ``end_lr`` on ``wsd``).
 
         Raises:
             ScheduleConfigError: The config does not describe a schedule; the message names
                 the field, prefixed by ``field_prefix`` (e.g. ``"scheduler."``).
         """
-        self.config: SchedulerConfig = normalize(config, field_prefix)
-        self.phases: tuple[Phase, ...] = plan_phases(self.config, field_prefix)
+        self._plan(config, field_prefix)
+        ignored = ineffective_fields(self.config, self.phases)
+        if ignored:
+            settings = ", ".join(
+                f"{field_prefix}{field}={getattr(self.config, field)!r}" for field in ignored
+            )
+            needs = "; ".join(f"{field} needs {needs}" for field, needs in ignored.items())
+            verb = "has" if len(ignored) == 1 else "have"
+            warnings.warn(
+                f"{settings} {verb} no effect on this {self.config.name} schedule ({needs}); "
+                "it is built as if unset",
+                IgnoredFieldWarning,
+                stacklevel=_stacklevel_outside_package(),
+            )
+
+    def _plan(self, config: SchedulerConfig, field_prefix: str = "") -> None:
+        object.__setattr__(self, "config", normalize(config, field_prefix))
+        object.__setattr__(self, "phases", plan_phases(self.config, field_prefix))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"a Schedule is immutable; build a new one, e.g. from "
+            f"dataclasses.replace(schedule.config, {name}=...)"
+        )
+
+    __delattr__ = __setattr__
 
     def __call__(self, step: Any) -> Any:
         kind = type(step)
@@ -68,13 +103,17 @@ class Schedule:
         if numpy is not None and isinstance(step, (numpy.integer, numpy.floating)):
             return self._at(step.item())
         if numpy is not None and isinstance(step, numpy.ndarray):
-            return self._over(numpy, step)
+            return self._over(numpy, _numeric(step))
+        if kind is bool:
+            raise TypeError("step=True/False is invalid: a step is a number, not a boolean")
         import jax.numpy as jnp
 
-        return self._over(jnp, jnp.asarray(step))
+        return self._over(jnp, _numeric(jnp.asarray(step)))
 
     def _at(self, step: float) -> float:
         """The value at one host step, with Python floats and ``math`` functions."""
+        if step != step:  # NaN
+            return math.nan
         step = max(step, 0)
         for phase in self.phases:
             if phase.end is None or step < phase.end:
@@ -115,6 +154,8 @@ class Schedule:
                 value = xp.where(steps < bound(next_start), value, result)
             result = value
             next_start = phase.start
+        if not integer:
+            result = xp.where(xp.isnan(steps), math.nan, result)
         return xp.broadcast_to(xp.asarray(result, dtype=float_dtype), steps.shape)
 
     def __repr__(self) -> str:
@@ -127,7 +168,31 @@ class Schedule:
         return hash(dataclasses.astuple(self.config))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.config,))
+        return (_restore, (type(self), self.config))
+
+
+def _restore(cls: type[Schedule], config: SchedulerConfig) -> Schedule:
+    """Unpickle a schedule: its config was checked, and warned about, when it was built."""
+    schedule = cls.__new__(cls)
+    schedule._plan(config)
+    return schedule
+
+
+def _stacklevel_outside_package() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside this package."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _numeric(steps: Any) -> Any:
+    """``steps`` if its dtype is a number's; a boolean array is a ``TypeError``."""
+    if steps.dtype == bool:
+        raise TypeError(
+            f"steps of dtype {steps.dtype} are invalid: a step is a number, not a boolean"
+        )
+    return steps
 
 
 def build_schedule(**fields: Any) -> Schedule:

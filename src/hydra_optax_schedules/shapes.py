@@ -36,7 +36,13 @@ from typing import Any
 __all__ = ["CURVES", "HOST", "Phase"]
 
 #: The array namespace of host evaluation: what the formulas use, for Python floats.
-HOST = SimpleNamespace(cos=math.cos, sqrt=math.sqrt, exp=math.exp, minimum=min)
+HOST = SimpleNamespace(
+    cos=math.cos,
+    sqrt=math.sqrt,
+    exp=math.exp,
+    minimum=min,
+    where=lambda condition, if_true, if_false: if_true if condition else if_false,
+)
 
 CURVES = ("constant", "linear", "cosine", "sqrt", "polynomial", "exponential", "inverse_sqrt")
 
@@ -89,9 +95,22 @@ class Phase:
         # exceed 1 by an ulp; clamping keeps 1 - x >= 0 and every end value exact.
         x = xp.minimum(t / length, 1.0)
         if self.curve == "sqrt":
-            return a + (b - a) * xp.sqrt(x)
+            return a + (b - a) * _zero_at_zero(xp, xp.sqrt, x)
         if self.curve == "polynomial":
-            return b + (a - b) * (1 - x) ** self.param
+            return b + (a - b) * _zero_at_zero(xp, lambda y: y**self.param, 1 - x)
         if self.curve == "exponential":
             return a * xp.exp(x * math.log(b / a))
         raise AssertionError(f"unknown curve {self.curve!r}")
+
+
+def _zero_at_zero(xp: Any, function: Any, base: Any) -> Any:
+    """``function(base)`` for ``base >= 0`` and a ``function`` that is 0 at 0 (``sqrt``,
+    ``y ** p``), with a finite derivative everywhere.
+
+    ``sqrt`` and ``y ** p`` for ``p < 1`` have an infinite slope at 0, and ``jax.grad``
+    multiplies it by the zero slope of a clamped step (a phase not yet begun, or over):
+    ``inf * 0 = nan``. Evaluating ``function`` away from 0 where 0 is selected keeps the
+    derivative 0 there and the value exact.
+    """
+    positive = base > 0
+    return xp.where(positive, function(xp.where(positive, base, 1.0)), 0.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from fractions import Fraction
 from typing import Any
 
 from hydra_optax_schedules.config import (
@@ -19,11 +20,20 @@ from hydra_optax_schedules.config import (
     WSD_COOLDOWN_FRACTION,
     SchedulerConfig,
     canonical_name,
+    default_for,
 )
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.shapes import Phase
 
-__all__ = ["normalize", "plan_phases"]
+__all__ = [
+    "as_number",
+    "exact",
+    "ineffective_fields",
+    "nearest_step",
+    "normalize",
+    "plan_phases",
+    "show",
+]
 
 # Two end values agree if they differ by float rounding only (3e-4 / 3e-3 != 0.1 exactly).
 END_LR_REL_TOL = 1e-6
@@ -31,25 +41,70 @@ END_LR_REL_TOL = 1e-6
 DECAYING = ("linear", "cosine", "exponential", "polynomial")
 
 
-def _invalid(prefix: str, field: str, value: Any, valid: str) -> ScheduleConfigError:
-    return ScheduleConfigError(f"{prefix}{field}={value!r} is invalid: {valid}", field=field)
-
-
-def _as_float(value: Any) -> float | None:
-    """``value`` as a Python float, or None if it is not a number (or too large for a float)."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        return None
+def show(value: Any) -> str:
+    """``repr(value)`` for a message: at most 60 characters, whatever the value."""
     try:
-        return float(value)
-    except OverflowError:  # an int past 1.8e308
+        text = repr(value)
+    except ValueError:  # an int with more digits than Python converts to text
+        return f"<an int of about {int(value.bit_length() * math.log10(2))} digits>"
+    return text if len(text) <= 60 else f"{text[:45]}... ({len(text)} characters)"
+
+
+def _invalid(prefix: str, field: str, value: Any, valid: str) -> ScheduleConfigError:
+    return ScheduleConfigError(f"{prefix}{field}={show(value)} is invalid: {valid}", field=field)
+
+
+def as_number(value: Any) -> int | float | None:
+    """``value`` as a Python ``int`` or ``float`` if it is a real number, else ``None``.
+
+    NumPy and JAX scalars (0-d arrays) are numbers; booleans are not. A float of less than
+    double precision becomes the shortest decimal that it represents (``np.float32(0.35)`` is
+    ``0.35``), which is the number its user wrote.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
         return None
+    if type(value) in (int, float):
+        return value
+    if getattr(value, "shape", None) == () and hasattr(value, "dtype"):  # a 0-d array
+        import numpy
+
+        value = numpy.asarray(value)[()]
+        if value.dtype.kind == "f" and value.dtype.itemsize < 8:
+            return float(str(value))
+        if value.dtype.kind in "iu":
+            return int(value)
+        if value.dtype.kind == "f":
+            return float(value)
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        try:
+            return float(value)
+        except OverflowError:  # an int past 1.8e308, as a Fraction
+            return math.inf
+    return None
+
+
+#: The largest learning rate: one that float32, the dtype of a schedule under ``jit``, holds.
+MAX_LR = 3.4028234663852886e38
 
 
 def _real(
-    prefix: str, field: str, value: Any, *, positive: bool = False, at_most: float = math.inf
+    prefix: str,
+    field: str,
+    value: Any,
+    *,
+    positive: bool = False,
+    at_most: float = math.inf,
 ) -> float:
     """A finite number in ``[0, at_most]`` (``(0, at_most]`` if positive), as a Python float."""
-    number = _as_float(value)
+    number = as_number(value)
+    if number is not None:
+        try:
+            number = float(number)
+        except OverflowError:  # an int past 1.8e308
+            number = math.inf
     if (
         number is None
         or not math.isfinite(number)
@@ -57,13 +112,19 @@ def _real(
         or (positive and number == 0)
     ):
         bound = "> 0" if positive else ">= 0"
-        valid = (
-            f"expected a finite number {bound}"
-            if at_most == math.inf
-            else f"expected a number in [0, {at_most:g}]"
-        )
-        raise _invalid(prefix, field, value, valid)
+        if at_most == MAX_LR:
+            valid = f"expected a number {bound} that float32 holds (<= {MAX_LR:.4g})"
+        elif at_most == math.inf:
+            valid = f"expected a finite number {bound}"
+        else:
+            valid = f"expected a number in [0, {at_most:g}]"
+        raise _invalid(prefix, field, value, valid + _string_hint(value))
     return number
+
+
+def _rate(prefix: str, field: str, value: Any, *, positive: bool = False) -> float:
+    """A learning rate: a number in ``[0, MAX_LR]`` (``(0, MAX_LR]`` if positive)."""
+    return _real(prefix, field, value, positive=positive, at_most=MAX_LR)
 
 
 # A step count past int64 cannot be a step of any training loop (nor a float's exact value).
@@ -72,10 +133,22 @@ MAX_STEPS = 2**63 - 1
 
 def _count(prefix: str, field: str, value: Any) -> int:
     """A whole number of steps in ``[0, 2**63)``, as a Python int (100.0 is refused)."""
-    is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not is_int or not 0 <= value <= MAX_STEPS:
-        raise _invalid(prefix, field, value, "expected a whole number of steps in [0, 2**63)")
-    return int(value)
+    number = as_number(value)
+    if not isinstance(number, int) or not 0 <= number <= MAX_STEPS:
+        valid = "expected a whole number of steps in [0, 2**63)"
+        raise _invalid(prefix, field, value, valid + _string_hint(value))
+    return number
+
+
+def _string_hint(value: Any) -> str:
+    """For a number written as a string, how to pass it as a number."""
+    try:
+        float(value) if isinstance(value, str) else None
+    except ValueError:
+        return ""
+    if not isinstance(value, str):
+        return ""
+    return ", not a string (from the environment: ${oc.decode:${oc.env:NAME}})"
 
 
 def _choice(prefix: str, field: str, value: Any, choices: Any) -> str:
@@ -87,28 +160,36 @@ def _choice(prefix: str, field: str, value: Any, choices: Any) -> str:
 
 
 def normalize(config: SchedulerConfig, prefix: str = "") -> SchedulerConfig:
-    """Check every field on its own and return a plain ``SchedulerConfig`` of Python values.
+    """Check every field on its own and return a ``SchedulerConfig`` of plain Python values.
 
-    Checks that involve several fields are :func:`plan_phases`'s job.
+    "Not given" becomes ``None`` (``decay_steps=0``, the seed's default, is not given), and a
+    field left to the family (``cooldown_shape=None``) takes the family's default. Checks that
+    involve several fields are :func:`plan_phases`'s job.
     """
 
     def optional(check: Any, field: str, **kwargs: Any) -> Any:
         value = getattr(config, field)
         return None if value is None else check(prefix, field, value, **kwargs)
 
+    name = _choice(prefix, "name", config.name, SCHEDULE_NAMES)
+    family = SCHEDULE_NAMES[name]
+    decay_steps = optional(_count, "decay_steps")
+    cooldown_shape = config.cooldown_shape
+    if cooldown_shape is None:
+        cooldown_shape = default_for(family, "cooldown_shape")
     return SchedulerConfig(
-        lr=_real(prefix, "lr", config.lr, positive=True),
-        name=_choice(prefix, "name", config.name, SCHEDULE_NAMES),
-        decay_steps=optional(_count, "decay_steps"),
-        end_lr=optional(_real, "end_lr"),
+        lr=_rate(prefix, "lr", config.lr, positive=True),
+        name=name,
+        decay_steps=decay_steps or None,
+        end_lr=optional(_rate, "end_lr"),
         end_lr_factor=optional(_real, "end_lr_factor"),
         cooldown_steps=_count(prefix, "cooldown_steps", config.cooldown_steps),
         warmup_steps=_count(prefix, "warmup_steps", config.warmup_steps),
-        cooldown_lr=_real(prefix, "cooldown_lr", config.cooldown_lr),
-        warmup_start_lr=_real(prefix, "warmup_start_lr", config.warmup_start_lr),
+        cooldown_lr=_rate(prefix, "cooldown_lr", config.cooldown_lr),
+        warmup_start_lr=_rate(prefix, "warmup_start_lr", config.warmup_start_lr),
         warmup_shape=_choice(prefix, "warmup_shape", config.warmup_shape, WARMUP_SHAPES),
         warmup_fraction=optional(_real, "warmup_fraction", at_most=1.0),
-        cooldown_shape=_choice(prefix, "cooldown_shape", config.cooldown_shape, COOLDOWN_SHAPES),
+        cooldown_shape=_choice(prefix, "cooldown_shape", cooldown_shape, COOLDOWN_SHAPES),
         cooldown_fraction=optional(_real, "cooldown_fraction", at_most=1.0),
         power=_real(prefix, "power", config.power, positive=True),
         timescale=_real(prefix, "timescale", config.timescale, positive=True),
@@ -130,10 +211,10 @@ def _end_value(config: SchedulerConfig, prefix: str) -> float:
         return end_lr
     if factor is None:
         return 0.0
-    if not math.isfinite(factor * config.lr):
+    if not factor * config.lr <= MAX_LR:
         raise ScheduleConfigError(
             f"{prefix}end_lr_factor={factor!r} * {prefix}lr={config.lr!r} is invalid: the end "
-            "learning rate overflows a float",
+            f"learning rate must be one that float32 holds (<= {MAX_LR:.4g})",
             field="end_lr_factor",
         )
     return factor * config.lr
@@ -147,17 +228,27 @@ def _needs_length(prefix: str, what: str) -> ScheduleConfigError:
     )
 
 
-def _nearest_step(position: float) -> int:
-    """The step nearest ``position``; halves round up (not to even, unlike ``round``)."""
-    return math.floor(position + 0.5)
+def exact(fraction: float) -> Fraction:
+    """The decimal number a fraction was written as: ``exact(0.35) == Fraction(35, 100)``.
+
+    ``repr`` of a float is the shortest decimal that reads back as it, which is what its
+    user wrote; the float itself (``0.34999999999999997779...``) is not.
+    """
+    return Fraction(repr(float(fraction)))
+
+
+def nearest_step(fraction: Fraction, total: int) -> int:
+    """The step nearest ``fraction * total`` (exact rationals); halves round up."""
+    return math.floor(fraction * total + Fraction(1, 2))
 
 
 def _phase_lengths(config: SchedulerConfig, prefix: str) -> tuple[int, int]:
     """``(W, C)``: the warmup and cooldown lengths, from steps or from fractions of the run.
 
-    A fraction places a phase boundary at the nearest step: the warmup ends at
-    ``warmup_fraction * D``, the cooldown starts at ``(1 - cooldown_fraction) * D``. Rounding
-    boundaries (not lengths) keeps ``W + C <= D`` whenever the fractions sum to at most 1.
+    A fraction places a phase boundary at the nearest step (:func:`nearest_step`): the warmup
+    ends at ``warmup_fraction * D``, the cooldown starts at ``(1 - cooldown_fraction) * D``.
+    Rounding boundaries (not lengths), exactly, keeps ``W + C <= D`` whenever the fractions
+    sum to at most 1.
     """
     total = config.decay_steps
     wsd_default = config.cooldown_steps == 0 and config.cooldown_fraction is None
@@ -177,21 +268,19 @@ def _phase_lengths(config: SchedulerConfig, prefix: str) -> tuple[int, int]:
     if (
         warmup_fraction is not None
         and cooldown_fraction is not None
-        and warmup_fraction + cooldown_fraction > 1
+        and exact(warmup_fraction) + exact(cooldown_fraction) > 1
     ):
         raise ScheduleConfigError(
             f"{prefix}warmup_fraction={warmup_fraction!r} + {prefix}cooldown_fraction="
             f"{cooldown_fraction!r} > 1 is invalid: warmup and cooldown must fit in the run",
             field="cooldown_fraction",
         )
-    warmup = (
-        config.warmup_steps if warmup_fraction is None else _nearest_step(warmup_fraction * total)
-    )
-    cooldown = (
-        config.cooldown_steps
-        if cooldown_fraction is None
-        else total - _nearest_step((1 - cooldown_fraction) * total)
-    )
+    warmup = config.warmup_steps
+    if warmup_fraction is not None:
+        warmup = nearest_step(exact(warmup_fraction), total)
+    cooldown = config.cooldown_steps
+    if cooldown_fraction is not None:
+        cooldown = total - nearest_step(1 - exact(cooldown_fraction), total)
     return warmup, cooldown
 
 
@@ -271,3 +360,40 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
             )
         )
     return tuple(phases)
+
+
+#: The fields that shape only part of some schedules: what each needs to have an effect, and
+#: whether a schedule has it, from its family and the kinds of phase it has.
+_NEEDS: dict[str, tuple[str, Any]] = {
+    "end_lr": (f"a decaying family ({', '.join(DECAYING)})", lambda f, _: f in DECAYING),
+    "end_lr_factor": (f"a decaying family ({', '.join(DECAYING)})", lambda f, _: f in DECAYING),
+    "power": ("the polynomial family", lambda f, _: f == "polynomial"),
+    "timescale": ("the inverse_sqrt family", lambda f, _: f == "inverse_sqrt"),
+    "warmup_start_lr": ("a warmup", lambda _, kinds: "warmup" in kinds),
+    "warmup_shape": ("a warmup", lambda _, kinds: "warmup" in kinds),
+    "cooldown_lr": ("a cooldown", lambda _, kinds: "cooldown" in kinds),
+    "cooldown_shape": ("a cooldown", lambda _, kinds: "cooldown" in kinds),
+}
+
+
+def ineffective_fields(config: SchedulerConfig, phases: tuple[Phase, ...]) -> dict[str, str]:
+    """The fields of a normalized config set to a value that changes nothing in ``phases``.
+
+    A field is set when it differs from its default (the family's, for a field the family
+    defaults); it has no effect when the schedule lacks what it shapes: an end value on a
+    family that does not decay to one, ``power`` off the polynomial family, a warmup's start
+    or shape without a warmup, a cooldown's end or shape without a cooldown. ``decay_steps``
+    is the run's length, a fact about the run rather than a setting, and is never listed.
+
+    Returns:
+        Each such field mapped to what it would need to have an effect.
+    """
+    family = canonical_name(config.name)
+    kinds = {phase.name for phase in phases}
+    defaults = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
+    defaults["cooldown_shape"] = default_for(family, "cooldown_shape")
+    return {
+        field: needs
+        for field, (needs, has_it) in _NEEDS.items()
+        if getattr(config, field) != defaults[field] and not has_it(family, kinds)
+    }
