@@ -7,6 +7,7 @@ row of the tables in ``schedule-semantics.md`` and issue 4 (reproduced in the RE
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 FAMILIES = {
     "constant": "constant",
@@ -32,16 +33,26 @@ def end_value(lr, end_lr=None, end_lr_factor=None):
     return 0.0
 
 
+def nearest(position):
+    """The integer nearest an exact rational ``position``; halves round up."""
+    return math.floor(position + Fraction(1, 2))
+
+
+def decimal(fraction):
+    """The decimal number the user wrote: ``0.35`` is 35/100, not the float nearest it."""
+    return Fraction(str(fraction))
+
+
 def resolve_lengths(
     decay_steps, warmup_steps=0, cooldown_steps=0, warmup_fraction=None, cooldown_fraction=None
 ):
     """(W, C): fractions put the warmup's end at round(wf * D), the cooldown's start at
-    round((1 - cf) * D), halves rounding up."""
+    round((1 - cf) * D), halves rounding up, in exact rational arithmetic."""
     W, C = warmup_steps, cooldown_steps
     if warmup_fraction is not None:
-        W = math.floor(warmup_fraction * decay_steps + 0.5)
+        W = nearest(decimal(warmup_fraction) * decay_steps)
     if cooldown_fraction is not None:
-        C = decay_steps - math.floor((1 - cooldown_fraction) * decay_steps + 0.5)
+        C = decay_steps - nearest((1 - decimal(cooldown_fraction)) * decay_steps)
     return W, C
 
 
@@ -75,13 +86,17 @@ def reference_lr(
     warmup_start_lr=0.0,
     warmup_shape="linear",
     warmup_fraction=None,
-    cooldown_shape="linear",
+    cooldown_shape=None,
     cooldown_fraction=None,
     power=2.0,
     timescale=10000.0,
 ):
     """The learning rate at ``step``, straight from the spec."""
     family = FAMILIES[name]
+    if cooldown_shape is None:  # the family's: wsd's cooldown is 1-sqrt
+        cooldown_shape = "sqrt" if family == "wsd" else "linear"
+    if not decay_steps:  # 0 is "not given", like None
+        decay_steps = None
     D, Lc, S = decay_steps, cooldown_lr, warmup_start_lr
     if family == "wsd" and cooldown_steps == 0 and cooldown_fraction is None:
         cooldown_fraction = WSD_DEFAULT_COOLDOWN_FRACTION

@@ -285,11 +285,13 @@ SWEEP_CASES = [(option, *case) for option, cases in CLI_SWEEPS.items() for case 
 # Type errors and unknown names stop Hydra while it composes the config, before any job runs:
 # one process each, through the user's unchanged app. The text is what stderr must contain.
 HYDRA_CASES = [
-    (["scheduler.decay_steps=1e3"], "full_key: scheduler.decay_steps"),
-    (["scheduler.warmup_steps=true"], "full_key: scheduler.warmup_steps"),
-    (["scheduler.end_lr=[0.1]"], "full_key: scheduler.end_lr"),
-    (["scheduler.cooldown_steps=null"], "scheduler.cooldown_steps' is not Optional"),
-    (["scheduler.warmup_fraction=half"], "full_key: scheduler.warmup_fraction"),
+    # Numbers are checked by the builder (options type them Any, so that NumPy and JAX
+    # scalars pass through instantiate), before the app gets a schedule.
+    (["scheduler.decay_steps=1e3"], "decay_steps=1000.0 is invalid"),
+    (["scheduler.warmup_steps=true"], "warmup_steps=True is invalid"),
+    (["scheduler.end_lr=[0.1]"], "end_lr=[0.1] is invalid"),
+    (["scheduler.cooldown_steps=null"], "cooldown_steps=None is invalid"),
+    (["scheduler.warmup_fraction=half"], "warmup_fraction='half' is invalid"),
     (["scheduler=cosin"], "Could not find 'scheduler/cosin'"),
     (["scheduler=wsd", "scheduler.timescale=5"], "full_key: scheduler.timescale"),
     (["scheduler.lr=???"], "Missing mandatory value: scheduler.lr"),

@@ -33,7 +33,7 @@ ADDED_FIELDS = {
     "warmup_start_lr": 0.0,
     "warmup_shape": "linear",
     "warmup_fraction": None,
-    "cooldown_shape": "linear",
+    "cooldown_shape": None,  # the family's: linear, sqrt for wsd
     "cooldown_fraction": None,
     "power": 2.0,
     "timescale": 10000.0,
@@ -139,10 +139,8 @@ def test_options_have_the_seeds_fields_plus_only_their_familys_own(family):
     assert ("timescale" in option) == (family == "inverse_sqrt")
     assert option["_target_"] == "hydra_optax_schedules.build_schedule"
     assert option["name"] == family
-    expected_changes = {"lr", "decay_steps", "name"}
-    if family == "wsd":
-        assert option["cooldown_shape"] == "sqrt"
-        expected_changes |= {"cooldown_shape"}
+    expected_changes = {"lr", "decay_steps", "name", "cooldown_shape"}
+    assert option["cooldown_shape"] == ("sqrt" if family == "wsd" else "linear")
     for name, default in option.items():
         if name in config and name not in expected_changes:
             assert default == config[name], name

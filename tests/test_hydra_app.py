@@ -83,7 +83,7 @@ def test_multirun_over_every_option(user_app):
         ("scheduler.typo=1", "typo"),
         ("scheduler.warmup_steps=1.5", "scheduler.warmup_steps"),
         ("scheduler.warmup_steps=101", "warmup_steps=101 + cooldown_steps=0 > decay_steps=100"),
-        ("scheduler.end_lr=-1", "end_lr=-1.0 is invalid"),
+        ("scheduler.end_lr=-1", "end_lr=-1 is invalid"),
         ("scheduler=cosin", "cosine"),
         ("scheduler.name=cosin", "name='cosin' is invalid"),
         ("scheduler.lr=???", "scheduler.lr"),

@@ -22,7 +22,7 @@ HOST_RTOL, HOST_ATOL_PER_PEAK = 1e-12, 1e-14
 
 def lengths(case):
     """``(D, W, C)`` as the spec resolves them, the wsd family's default cooldown included."""
-    D = case.get("decay_steps")
+    D = case.get("decay_steps") or None  # 0 is "not given", like None
     if D is None:
         return None, case.get("warmup_steps", 0), 0
     cooldown_steps = case.get("cooldown_steps", 0)

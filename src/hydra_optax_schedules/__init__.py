@@ -10,12 +10,13 @@ it is called on a JAX array.
 """
 
 from hydra_optax_schedules.config import OPTION_CLASSES, SchedulerConfig, SchedulerOption
-from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.safe_load import load_schedule
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
 
 __all__ = [
     "OPTION_CLASSES",
+    "IgnoredFieldWarning",
     "Schedule",
     "ScheduleConfigError",
     "SchedulerConfig",
