@@ -114,3 +114,29 @@ def test_the_options_are_typed_structured_configs():
     assert type(node).__name__ == "DictConfig"
     assert node._metadata.object_type.__name__ == "CosineOption"
     assert node.name == "cosine_decay"
+
+
+def test_an_option_the_app_put_in_the_configstore_is_not_ours():
+    proc = run_python(
+        """
+        from hydra.core.config_store import ConfigStore
+        from hydra.core.object_type import ObjectType
+        from hydra.plugins.config_source import ConfigLoadError
+
+        from hydra_plugins.hydra_optax_schedules.config_source import OptaxSchedulesConfigSource
+
+        ConfigStore.instance().store(group="scheduler", name="cosine", node={"lr": 1.0})
+        source = OptaxSchedulesConfigSource(provider="test", path="hydra-optax-schedules://x")
+        print(source.is_config("scheduler/cosine"), source.is_config("scheduler/linear"))
+        print("cosine" in source.list("scheduler", ObjectType.CONFIG))
+        try:
+            source.load_config("scheduler/cosine")
+        except ConfigLoadError as error:
+            print(error)
+        """
+    )
+    assert proc.stdout.splitlines() == [
+        "False True",
+        "False",
+        "hydra-optax-schedules: no config 'scheduler/cosine'",
+    ]

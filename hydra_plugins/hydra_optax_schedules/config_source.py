@@ -3,15 +3,28 @@
 Hydra's plugin scanner imports this module at every app start and again in every joblib or
 submitit worker. It imports nothing of ``hydra_optax_schedules`` (let alone JAX or optax) and
 is safe to execute twice: the package is imported only when an app looks inside the
-``scheduler`` group. Options come from here rather than from Hydra's ConfigStore, so a user's
-own ``conf/scheduler/<name>.yaml`` (found first on the search path) replaces ours cleanly,
-with no "automatic schema matching" against a ConfigStore node of the same name.
+``scheduler`` group.
+
+A user's own option of the same name replaces ours, however it arrives:
+
+- ``conf/scheduler/<name>.yaml``: the app's config dir comes before us on the search path.
+- ``ConfigStore.instance().store(group="scheduler", name=<name>, ...)`` (hydra-zen's
+  ``store`` too): Hydra's ConfigStore is the ``schema`` source, always last on the search
+  path, and a config found in an earlier source is merged into the ConfigStore node of the
+  same name ("automatic schema matching"): our typed option into the user's dataclass, which
+  fails ("CosineOption is not a subclass of MyCosine"). So we step aside: an option the
+  ConfigStore holds is not ours (``is_config`` is False), and Hydra loads the user's node
+  as is.
+
+Options come from here rather than from the ConfigStore for the same reason: a user's YAML
+file is never matched against a schema of ours.
 """
 
 from __future__ import annotations
 
 import importlib.util
 
+from hydra.core.config_store import ConfigStore
 from hydra.core.object_type import ObjectType
 from hydra.plugins.config_source import ConfigLoadError, ConfigResult, ConfigSource
 
@@ -20,9 +33,15 @@ SCHEME = "hydra-optax-schedules"
 
 
 def _option_names() -> list[str]:
+    """Our options that the app has not registered in Hydra's ConfigStore itself."""
     from hydra_optax_schedules.config import SCHEDULE_NAMES
 
-    return sorted(SCHEDULE_NAMES)
+    store = ConfigStore.instance()
+    return sorted(
+        name
+        for name in SCHEDULE_NAMES
+        if store.get_type(f"{GROUP}/{name}.yaml") is not ObjectType.CONFIG
+    )
 
 
 def _option_name(config_path: str) -> str | None:
