@@ -193,6 +193,8 @@ def _parse(data: Any) -> Any:
             raise ScheduleConfigError(
                 f"cannot read the config: {error}; only plain YAML is read (no tags)"
             ) from None
+        except ValueError as error:  # e.g. an integer of more digits than Python reads
+            raise ScheduleConfigError(f"cannot read the config: {error}") from None
     raise TypeError(
         "load_schedule expects a mapping, a DictConfig, YAML text or a file path, "
         f"got {type(data).__name__}"
