@@ -105,6 +105,10 @@ def configs(draw, non_increasing=False):
         event(f"cooldown by {'fraction' if case['cooldown_fraction'] is not None else 'steps'}")
 
     D, W, C = lengths(case)
+    if W == 0:  # a warmup's shape, or a cooldown's, has no effect without one (and warns)
+        case["warmup_shape"] = "linear"
+    if C == 0:
+        case["cooldown_shape"] = None
     if family in DECAYING:
         factor = draw(st.floats(0.0, 1.0 if non_increasing else 4.0))
         end = draw(st.sampled_from(["end_lr", "end_lr_factor", "both", ""]))

@@ -89,11 +89,12 @@ class Schedule:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(
-            f"a Schedule is immutable; build a new one, e.g. from "
-            f"dataclasses.replace(schedule.config, {name}=...)"
+            f"cannot set {name!r}: a Schedule is immutable; build a new one, e.g. from "
+            "dataclasses.replace(schedule.config, lr=...)"
         )
 
-    __delattr__ = __setattr__
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete {name!r}: a Schedule is immutable")
 
     def __call__(self, step: Any) -> Any:
         kind = type(step)
