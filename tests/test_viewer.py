@@ -30,13 +30,13 @@ def run_viewer(
     cwd: Path,
     *overrides: str,
     pythonpath: Path | None = None,
-    status: int = 0,
+    status: int | None = 0,
     full_error: bool = True,
 ):
     """Run the viewer from ``cwd``, its run and sweep directories under ``cwd``.
 
-    ``status`` is the exit status expected; ``full_error=False`` runs it as a user would,
-    without ``HYDRA_FULL_ERROR``.
+    ``status`` is the exit status expected (``None``: any); ``full_error=False`` runs it as a
+    user would, without ``HYDRA_FULL_ERROR``.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
     if full_error:
@@ -52,7 +52,7 @@ def run_viewer(
         f"hydra.sweep.dir={cwd / 'sweep'}",
     ]
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == status, (
+    assert status is None or proc.returncode == status, (
         f"viewer exited with {proc.returncode}, not {status}:\n{proc.stdout}\n{proc.stderr}"
     )
     return proc
@@ -485,6 +485,47 @@ def test_values_up_to_the_float32_limit_are_drawn_and_averaged(tmp_path):
     mean = re.search(r"^mean   (\S+) over steps", proc.stdout, re.MULTILINE)[1]
     assert math.isfinite(float(mean))
     assert float(mean) == pytest.approx(3e38 * 101 / 200, **PRINTED)
+
+
+@pytest.mark.parametrize("lr", ["1e308", "1.75e308"])
+def test_a_peak_near_the_largest_float_is_previewed_or_refused_in_one_line(tmp_path, lr):
+    """Never a crash in the plots nor "mean inf": the core may refuse such a peak at build time."""
+    proc = run_viewer(tmp_path, f"scheduler.lr={lr}", "steps=100", status=None, full_error=False)
+
+    if proc.returncode:
+        assert_one_line_error(proc, f"scheduler.lr={lr}")
+        return
+    assert_is_png(tmp_path / "run" / "schedule.png")
+    mean = re.search(r"^mean   (\S+) over steps", proc.stdout, re.MULTILINE)[1]
+    assert float(mean) == pytest.approx(float(lr) * 0.505, **PRINTED)  # a cosine to 0: (D + 1) / 2D
+
+
+def test_the_plots_draw_values_up_to_the_largest_float(tmp_path):
+    from hydra_optax_schedules import plots
+    from hydra_optax_schedules.curve import Curve
+    from hydra_optax_schedules.sampling import Mean
+    from hydra_optax_schedules.summary import PhaseRow, Summary
+
+    largest = np.finfo(np.float64).max
+    curve = Curve(np.array([0, 5, 10]), np.array([largest, largest / 2, 0.0]))
+    summary = Summary(
+        key="scheduler",
+        name="linear",
+        steps=10,
+        phases=(PhaseRow("main", 0, 10, largest, 0.0),),
+        peak=largest,
+        peak_step=0,
+        final=0.0,
+        mean=Mean(largest / 2, exact=True, relative_error=0.0, samples=10),
+    )
+
+    text = plots.terminal_plot([("", curve)], "huge", color=False)
+    plots.save_schedule_png([("learning rate", curve, summary)], "huge", tmp_path / "one.png")
+    plots.save_comparison_png([("huge", {"lr": curve})], "huge", tmp_path / "all.png")
+
+    assert "1.8e+308" in text
+    assert_is_png(tmp_path / "one.png")
+    assert_is_png(tmp_path / "all.png")
 
 
 def test_a_sweep_of_two_schedules_compares_both(tmp_path):

@@ -123,7 +123,7 @@ def _new_axes(figure, title: str, position: int = 1, count: int = 1, *, ylabel: 
     axes = figure.add_subplot(count, 1, position)
     axes.set_title(textwrap.fill(title, _TITLE_WIDTH), fontsize="medium")
     axes.set_ylabel(ylabel)
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value * scale:.3g}"))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{float(value) * scale:.3g}"))
     axes.grid(alpha=0.3)
     return axes
 
