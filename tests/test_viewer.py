@@ -478,6 +478,21 @@ def test_a_schedule_anywhere_keeps_its_own_length_if_it_sets_one(tmp_path):
     assert "optim.ema: constant" in proc.stdout
 
 
+def test_a_users_own_schedule_node_without_decay_steps_gets_the_run_length(tmp_path):
+    """A plain YAML node (no typed option, no decay_steps key) whose _target_ is the builder."""
+    own = tmp_path / "own" / "teacher"
+    own.mkdir(parents=True)
+    (own / "ramp.yaml").write_text(
+        "_target_: hydra_optax_schedules.build_schedule\nname: linear\nlr: 0.3\n"
+    )
+    run_viewer(tmp_path, f"--config-dir={tmp_path / 'own'}", "+teacher@ema=ramp", "steps=50")
+
+    names, steps, columns = read_table(tmp_path / "run" / "schedule.csv")
+    assert names == ["step", "lr", "ema"]
+    expected = [reference_lr(step, name="linear", lr=0.3, decay_steps=50) for step in steps]
+    np.testing.assert_allclose(columns["ema"], expected, rtol=1e-12, atol=1e-15)
+
+
 def test_values_up_to_the_float32_limit_are_drawn_and_averaged(tmp_path):
     proc = run_viewer(tmp_path, "scheduler=linear", "scheduler.lr=3e38", "steps=100")
 

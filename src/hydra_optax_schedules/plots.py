@@ -13,11 +13,16 @@ import shutil
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hydra_optax_schedules.curve import LR_COLUMN, Curve
 from hydra_optax_schedules.summary import Summary
+
+if TYPE_CHECKING:  # matplotlib is the optional viz extra: imported when a picture is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "INSTALL_HINT",
@@ -62,7 +67,7 @@ def terminal_plot(
         boundaries: Steps to mark with vertical lines (phase boundaries).
         color: Use ANSI colors (turn off when the output is not a terminal).
     """
-    import plotext
+    import plotext  # type: ignore[import-untyped]
 
     columns, _ = shutil.get_terminal_size((100, 24))
     width, height = max(40, min(columns, 100)), 20
@@ -91,7 +96,7 @@ def terminal_plot(
     figure.title(title if len(title) < width else title[: width - 2] + "…")
     figure.label("step", axis="x")
     figure.plot_size(width, height)
-    return figure.build().string(colorless=not color)
+    return str(figure.build().string(colorless=not color))
 
 
 def _scale(peak: float) -> float:
@@ -116,7 +121,9 @@ def _thin(curve: Curve, points: int, keep: Sequence[int]) -> np.ndarray:
     return np.unique(indices)
 
 
-def _new_axes(figure, title: str, position: int = 1, count: int = 1, *, ylabel: str, scale: float):
+def _new_axes(
+    figure: Figure, title: str, position: int, count: int, *, ylabel: str, scale: float
+) -> Axes:
     """Axes ``position`` of ``count`` stacked in ``figure``, labelled for a schedule's curve."""
     from matplotlib.ticker import FuncFormatter
 
@@ -128,7 +135,7 @@ def _new_axes(figure, title: str, position: int = 1, count: int = 1, *, ylabel: 
     return axes
 
 
-def _figure(panels: int):
+def _figure(panels: int) -> Figure:
     """A figure with room for ``panels`` stacked axes."""
     from matplotlib.figure import Figure
 

@@ -71,7 +71,7 @@ def summarize(key: str, schedule: Schedule, curve: Curve, mean: Mean) -> Summary
     ``curve`` must hold every phase boundary within the run (:func:`.sampling.sample_steps`).
     """
     steps = int(curve.steps[-1])
-    rows = []
+    rows: list[PhaseRow] = []
     for phase in schedule.phases:
         if phase.start >= steps and rows:
             break

@@ -33,7 +33,7 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import CompactHydraException
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hydra_optax_schedules import curve as curves
 from hydra_optax_schedules import plots, sampling
@@ -80,67 +80,57 @@ def _view(cfg: DictConfig) -> None:
     hydra_config = HydraConfig.get()
     out_dir = Path(hydra_config.runtime.output_dir)
     overrides = list(hydra_config.overrides.task)
+    described = " ".join(overrides) or "defaults"
     # A sweep draws its jobs together in the terminal and gives the install hint once, at
     # its end (comparison.py); each job still writes its own files.
     single_run = hydra_config.mode == RunMode.RUN
 
     steps = check_steps(cfg.get("steps"))
-    every_step = cfg.get("csv_every_step", False)
-    if every_step and steps + 1 > MAX_CSV_ROWS:
-        raise ViewerError(
-            f"csv_every_step=true is invalid with steps={steps}: it writes at most "
-            f"{MAX_CSV_ROWS} rows (steps < {MAX_CSV_ROWS}); without it the CSV is sampled"
-        )
+    every_step = check_csv_every_step(cfg.get("csv_every_step", False), steps)
     schedules = {key: build_with_run_length(node, steps) for key, node in schedule_nodes(cfg)}
     if not schedules:
         raise ViewerError(
             f"no schedule in the config: add one, e.g. {LR_KEY}=cosine (a schedule is a node "
             f"whose _target_ is {BUILDER_TARGET})"
         )
-    spans = [(phase.start, phase.end) for s in schedules.values() for phase in s.phases]
-    ends = sampling.segment_ends(spans, steps)
-    grid = sampling.sample_steps(ends, steps)
-    summaries: list[Summary] = []
-    sampled: dict[str, curves.Curve] = {}
-    for key, schedule in schedules.items():
-        curve = curves.evaluate(schedule, grid)
-        mean = sampling.mean_over_steps(schedule, steps, (curve.steps, curve.values), ends)
-        summaries.append(summarize(key, schedule, curve, mean))
-        sampled[key] = curve
-
+    sampled, summaries = _preview(schedules, steps)
     columns = [column_name(key) for key in schedules]
     if every_step:
         rows = _every_step(list(schedules.values()), steps)
     else:
-        rows = iter([(grid, [curve.values for curve in sampled.values()])])
+        rows = iter([(sampled[0].steps, [curve.values for curve in sampled])])
     curves.write_csv(out_dir / "schedule.csv", columns, rows)
     written = ["schedule.csv"]
 
+    several = len(summaries) > 1
     report = [format_summary(summaries, overrides)]
     missing: list[ImportError] = []
     if cfg.get("terminal_plot", True) and single_run:
-        for summary in summaries:
-            title = _title(summary, overrides, several=len(summaries) > 1)
-            try:
+        try:
+            for curve, summary in zip(sampled, summaries, strict=True):
+                title = (
+                    f"{summary.key}: {summary.name}" if several else f"{summary.name}: {described}"
+                )
                 report.append(
                     plots.terminal_plot(
-                        [("", sampled[summary.key])],
+                        [("", curve)],
                         title,
                         boundaries=summary.boundaries,
                         color=sys.stdout.isatty(),
                     )
                 )
-            except ImportError as error:
-                missing.append(error)
-                break
+        except ImportError as error:
+            missing.append(error)
     try:
         panels = [
-            (plots.axis_label(column), sampled[summary.key], summary)
-            for column, summary in zip(columns, summaries, strict=True)
+            (plots.axis_label(column), curve, summary)
+            for column, curve, summary in zip(columns, sampled, summaries, strict=True)
         ]
-        title = _title(summaries[0], overrides, several=False)
-        if len(summaries) > 1:
-            title = f"{len(summaries)} schedules: {' '.join(overrides) or 'defaults'}"
+        title = (
+            f"{len(summaries)} schedules: {described}"
+            if several
+            else f"{summaries[0].name}: {described}"
+        )
         plots.save_schedule_png(panels, title, out_dir / "schedule.png")
         written.append("schedule.png")
     except ImportError as error:
@@ -150,6 +140,22 @@ def _view(cfg: DictConfig) -> None:
     report.append(f"wrote {', '.join(written)} in {out_dir}")
     # One write, so that jobs running side by side (joblib) do not interleave their lines.
     print("\n\n".join(report), flush=True)
+
+
+def _preview(
+    schedules: dict[str, Schedule], steps: int
+) -> tuple[list[curves.Curve], list[Summary]]:
+    """Each schedule's curve at the run's sample of steps (shared by all), and its summary."""
+    spans = [(phase.start, phase.end) for s in schedules.values() for phase in s.phases]
+    ends = sampling.segment_ends(spans, steps)
+    grid = sampling.sample_steps(ends, steps)
+    sampled, summaries = [], []
+    for key, schedule in schedules.items():
+        curve = curves.evaluate(schedule, grid)
+        mean = sampling.mean_over_steps(schedule, steps, (curve.steps, curve.values), ends)
+        sampled.append(curve)
+        summaries.append(summarize(key, schedule, curve, mean))
+    return sampled, summaries
 
 
 def check_steps(value: Any) -> int:
@@ -163,6 +169,19 @@ def check_steps(value: Any) -> int:
     return int(value)
 
 
+def check_csv_every_step(value: Any, steps: int) -> bool:
+    """``csv_every_step`` as a bool, or a :class:`ViewerError` if it is not one or if the
+    run has more than ``MAX_CSV_ROWS`` rows to write."""
+    if not isinstance(value, bool):
+        raise ViewerError(f"csv_every_step={value!r} is invalid: expected true or false")
+    if value and steps + 1 > MAX_CSV_ROWS:
+        raise ViewerError(
+            f"csv_every_step=true is invalid with steps={steps}: it writes at most "
+            f"{MAX_CSV_ROWS} rows (steps < {MAX_CSV_ROWS}); without it the CSV is sampled"
+        )
+    return value
+
+
 def schedule_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
     """Every schedule in ``cfg``, in config order: ``(dotted key, node)``.
 
@@ -170,6 +189,7 @@ def schedule_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
     mounted (``scheduler``, ``wd_schedule``, ``optim.ema``, ...), whatever its name.
     """
     plain = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(plain, dict)  # a DictConfig's container
 
     def walk(mapping: dict[Any, Any], prefix: str) -> Iterator[str]:
         for key, value in mapping.items():
@@ -193,7 +213,8 @@ def build_with_run_length(node: DictConfig, steps: int) -> Schedule:
     """
     filled = node.get("decay_steps") in (None, 0)
     if filled:
-        node.decay_steps = steps
+        with open_dict(node):  # a node of the user's own YAML may lack the key
+            node.decay_steps = steps
     try:
         return build_lr_scheduler(node)
     except ScheduleConfigError as error:
@@ -211,17 +232,13 @@ def column_name(key: str) -> str:
     return curves.LR_COLUMN if key == LR_KEY else key
 
 
-def _every_step(schedules: list[Schedule], steps: int) -> Iterator[tuple[np.ndarray, list]]:
+def _every_step(
+    schedules: list[Schedule], steps: int
+) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
     """Blocks of every step ``0..steps`` and each schedule's values there."""
     for first in range(0, steps + 1, _CHUNK):
         block = np.arange(first, min(first + _CHUNK, steps + 1), dtype=np.int64)
         yield block, [curves.evaluate(schedule, block).values for schedule in schedules]
-
-
-def _title(summary: Summary, overrides: list[str], *, several: bool) -> str:
-    """A plot's title: the schedule and the run's overrides."""
-    described = " ".join(overrides) or "defaults"
-    return f"{summary.key}: {summary.name}" if several else f"{summary.name}: {described}"
 
 
 # The console script and ``__main__``: ``main()`` reads the overrides from ``sys.argv``. ``view``
