@@ -52,7 +52,7 @@ GROWTH = 2 ** (1 / 16)
 #: The largest number of sampled steps in one segment: the spread, both ends' geometric steps
 #: (16 per doubling up to 2**63) and the steps around the ends.
 MAX_POINTS_PER_SEGMENT = SPREAD + 1 + 2 * 16 * 63 + 4
-#: The mean over at most this many steps is computed from every step, in chunks of this size.
+#: The mean over at most this many steps is computed from every step.
 EXACT_MEAN_UP_TO = 10**6
 
 #: The smallest relative error claimed for a sampled mean. Besides the rule's own error, which
@@ -131,7 +131,7 @@ def mean_over_steps(
 ) -> Mean:
     """The mean of ``schedule`` over steps ``0 .. steps - 1``.
 
-    Exact when ``steps <= EXACT_MEAN_UP_TO``: every step is evaluated (in chunks). Otherwise it
+    Exact when ``steps <= EXACT_MEAN_UP_TO``: every step is evaluated. Otherwise it
     is the mean over those steps of the curve that is linear between consecutive sampled steps
     (``sample``: the steps and the schedule's values there): the segment from ``x`` to
     ``x + n`` contributes ``(n + 1) / 2 * f(x) + (n - 1) / 2 * f(x + n)``, the sum of that
@@ -145,11 +145,9 @@ def mean_over_steps(
     """
     grid, values = sample
     if steps <= EXACT_MEAN_UP_TO:
-        total = 0.0
         scale = _power_of_two_near(float(np.max(np.abs(values))))
-        for first in range(0, steps, EXACT_MEAN_UP_TO):
-            chunk = np.arange(first, min(first + EXACT_MEAN_UP_TO, steps), dtype=np.int64)
-            total += float(np.sum(np.asarray(schedule(chunk), dtype=np.float64) / scale))
+        every_step = np.asarray(schedule(np.arange(steps, dtype=np.int64)), dtype=np.float64)
+        total = float(np.sum(every_step / scale))
         return Mean(total / steps * scale, exact=True, relative_error=0.0, samples=steps)
     fine = float(np.sum(_trapezoid_weights(grid) * values))
     coarse_steps = np.zeros(len(grid), dtype=bool)
