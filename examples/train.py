@@ -4,11 +4,17 @@
     python examples/train.py scheduler=linear scheduler.lr=1e-2 steps=2000
     python examples/train.py -m scheduler=constant,cosine,linear,exponential \\
         scheduler.end_lr_factor=0.1
+    python examples/train.py +scheduler@wd_schedule=cosine wd_schedule.lr=1e-3
 
 An MLP fits a fixed synthetic regression problem with plain JAX and optax, on the CPU in
 seconds. The pattern to copy is :func:`make_optimizer`: ``instantiate(cfg.scheduler,
 decay_steps=cfg.steps)`` returns an optax-compatible schedule, and ``optax.inject_hyperparams``
 keeps the learning rate of each update in the optimizer state, where it can be logged.
+
+The same group schedules any other hyperparameter: ``+scheduler@wd_schedule=cosine`` mounts a
+schedule at ``wd_schedule``, and AdamW's weight decay follows it (its ``lr`` is the weight
+decay's peak; the run length is passed in exactly as for the learning rate). Without it, the
+weight decay is the constant ``optimizer.weight_decay``.
 
 Each run writes ``metrics.csv`` into its Hydra run directory, one row per update:
 
@@ -17,6 +23,9 @@ Each run writes ``metrics.csv`` into its Hydra run directory, one row per update
   ``schedule(0)``, which is 0 during a warmup.
 - ``lr``: the learning rate that update applied, read back from the optimizer state.
 - ``loss``: the mini-batch loss of the parameters the update started from.
+- ``weight_decay``: the weight decay that update applied, read back likewise:
+  ``wd_schedule(step)``, or the constant ``optimizer.weight_decay`` (as float32) without a
+  schedule. The column is always there, so that every run's file has the same columns.
 
 The task returns the final loss over the whole data set, for a sweeper to minimize.
 """
@@ -76,11 +85,16 @@ def mse(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
 
 
 def make_optimizer(cfg: DictConfig) -> optax.GradientTransformation:
-    """AdamW on the configured schedule; the run length is known here, so it is passed in."""
+    """AdamW on the configured schedules; the run length is known here, so it is passed in.
+
+    The weight decay follows ``cfg.wd_schedule`` if the config has one, else it is the
+    constant ``cfg.optimizer.weight_decay``.
+    """
     schedule = instantiate(cfg.scheduler, decay_steps=cfg.steps)
-    return optax.inject_hyperparams(optax.adamw)(
-        learning_rate=schedule, weight_decay=cfg.optimizer.weight_decay
-    )
+    weight_decay = cfg.optimizer.weight_decay
+    if cfg.get("wd_schedule") is not None:
+        weight_decay = instantiate(cfg.wd_schedule, decay_steps=cfg.steps)
+    return optax.inject_hyperparams(optax.adamw)(learning_rate=schedule, weight_decay=weight_decay)
 
 
 class Progress:
@@ -124,22 +138,23 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
         loss, grads = jax.value_and_grad(mse)(params, x[batch], y[batch])
         step = opt_state.count  # the count the schedule is evaluated at, in this update
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        # inject_hyperparams stores the learning rate this update used in the new state.
+        # inject_hyperparams stores the hyperparameters this update used in the new state.
         lr = opt_state.hyperparams["learning_rate"]
-        return optax.apply_updates(params, updates), opt_state, (step, lr, loss)
+        weight_decay = opt_state.hyperparams["weight_decay"]
+        return optax.apply_updates(params, updates), opt_state, (step, lr, loss, weight_decay)
 
     rows = []
     progress = Progress(cfg.steps, enabled=cfg.progress)
     for batch in batches:
         params, opt_state, logged = update(params, opt_state, batch)
-        step, lr, loss = (value.item() for value in jax.device_get(logged))
-        rows.append((step, lr, loss))
+        step, lr, loss, weight_decay = (value.item() for value in jax.device_get(logged))
+        rows.append((step, lr, loss, weight_decay))
         progress.update(step, lr, loss)
     progress.close()
 
     with open(run_dir / "metrics.csv", "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["step", "lr", "loss"])
+        writer.writerow(["step", "lr", "loss", "weight_decay"])
         writer.writerows(rows)
     final_loss = float(jax.jit(mse)(params, x, y))
     log.info("final loss over the whole data set: %.5f (metrics.csv in %s)", final_loss, run_dir)

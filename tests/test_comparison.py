@@ -6,6 +6,9 @@ import os
 import time
 from pathlib import Path
 
+import matplotlib.image
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from hydra_optax_schedules.comparison import SweepComparison, find_runs, labels_and_title
@@ -34,8 +37,9 @@ def test_runs_come_in_job_number_order_with_their_overrides(tmp_path):
 
     assert [run.job_dir.name for run in runs] == [str(job) for job in range(12)]
     assert runs[10].overrides == ("scheduler.lr=10e-4", "steps=2")
-    assert runs[10].curve.steps.tolist() == [0, 1, 2]
-    assert runs[10].curve.lrs.tolist() == [0.0, 1.0, 0.5]
+    assert list(runs[10].curves) == ["lr"]
+    assert runs[10].curves["lr"].steps.tolist() == [0, 1, 2]
+    assert runs[10].curves["lr"].values.tolist() == [0.0, 1.0, 0.5]
 
 
 def test_without_saved_overrides_a_run_is_named_by_its_directory(tmp_path):
@@ -81,3 +85,33 @@ def test_a_reused_sweep_dir_compares_only_this_sweeps_jobs(tmp_path, capsys):
 
     assert f"wrote comparison.png (2 runs) in {sweep}" in capsys.readouterr().out
     assert (sweep / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_job_with_several_schedules_is_read_column_by_column(tmp_path, capsys):
+    callback = SweepComparison()
+    callback.on_multirun_start(sweep_config(tmp_path))
+    job = tmp_path / "0"
+    (job / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(["steps=2"]), job / ".hydra" / "overrides.yaml")
+    (job / "schedule.csv").write_text("step,lr,wd_schedule\n0,0.001,0.05\n2,0.0,0.025\n")
+    write_job(tmp_path, "1", ["steps=3"], [0.002, 0.001, 0.0, 0.0])
+
+    (run, _) = find_runs(tmp_path)
+    callback.on_multirun_end(sweep_config(tmp_path))
+
+    assert list(run.curves) == ["lr", "wd_schedule"]
+    assert run.curves["wd_schedule"].steps.tolist() == [0, 2]
+    assert run.curves["wd_schedule"].values.tolist() == [0.05, 0.025]
+    assert "wrote comparison.png (2 runs)" in capsys.readouterr().out
+    height, width = matplotlib.image.imread(tmp_path / "comparison.png").shape[:2]
+    assert (width, height) == (1200, 1147)  # two panels, lr above wd_schedule (one: 675 high)
+
+
+def test_a_failed_job_is_named_in_one_line(tmp_path, capsys):
+    config = OmegaConf.create({"hydra": {"mode": RunMode.MULTIRUN, "job": {"num": 3}}})
+    failed = JobReturn(overrides=["steps=0"], status=JobStatus.FAILED)
+    failed.return_value = ValueError("steps=0 is invalid: expected ...")
+
+    SweepComparison().on_job_end(config, failed)
+
+    assert capsys.readouterr().err == ("job 3 failed (steps=0): steps=0 is invalid: expected ...\n")

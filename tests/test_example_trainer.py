@@ -41,10 +41,15 @@ def run_trainer(cwd: Path, *overrides: str, pythonpath: Path | None = None):
     return proc
 
 
+COLUMNS = ["step", "lr", "loss", "weight_decay"]
+
+
 def read_metrics(path: Path) -> dict[str, np.ndarray]:
     with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    return {key: np.array([float(row[key]) for row in rows]) for key in ("step", "lr", "loss")}
+        reader = csv.DictReader(file)
+        rows = list(reader)
+    assert reader.fieldnames == COLUMNS
+    return {key: np.array([float(row[key]) for row in rows]) for key in COLUMNS}
 
 
 def assert_lr_is_the_schedule(metrics: dict[str, np.ndarray], **config) -> None:
@@ -75,6 +80,8 @@ def test_training_lowers_the_loss_on_the_configured_schedule(tmp_path):
         end_lr_factor=0.1,
     )
     assert metrics["lr"][0] == 0.0  # the first update runs at step 0 of the warmup
+    # No weight-decay schedule: the constant of conf/train.yaml, as float32 in the state.
+    np.testing.assert_array_equal(metrics["weight_decay"], np.float32(1e-4))
     loss = metrics["loss"]
     assert loss[-30:].mean() < 0.25 * loss[:30].mean()
     assert "300/300" in proc.stderr  # tqdm's progress bar
@@ -119,3 +126,41 @@ def test_train_returns_the_final_loss_for_a_sweeper(tmp_path):
     assert isinstance(final_loss, float)
     assert math.isfinite(final_loss)
     assert final_loss < read_metrics(tmp_path / "metrics.csv")["loss"][0]
+
+
+def test_a_weight_decay_schedule_sets_each_updates_weight_decay(tmp_path):
+    """Issue 13: ``+scheduler@wd_schedule=cosine`` schedules AdamW's weight decay."""
+    run_trainer(
+        tmp_path,
+        "steps=200",
+        "progress=false",
+        "+scheduler@wd_schedule=cosine",
+        "wd_schedule.lr=1e-3",
+        "wd_schedule.warmup_steps=20",
+    )
+
+    metrics = read_metrics(tmp_path / "run" / "metrics.csv")
+    np.testing.assert_array_equal(metrics["step"], np.arange(200))
+    expected = [
+        reference_lr(int(step), name="cosine", lr=1e-3, decay_steps=200, warmup_steps=20)
+        for step in metrics["step"]
+    ]
+    np.testing.assert_allclose(metrics["weight_decay"], expected, rtol=1e-6, atol=1e-9)
+    assert metrics["weight_decay"][0] == 0.0
+    assert_lr_is_the_schedule(metrics, name="cosine", lr=1e-2, decay_steps=200, warmup_steps=50)
+
+
+def test_the_weight_decay_schedule_changes_training_only_through_the_weight_decay(tmp_path):
+    """A schedule that holds the configured constant trains exactly as the constant does."""
+    constant = tmp_path / "constant"
+    scheduled = tmp_path / "scheduled"
+    constant.mkdir()
+    scheduled.mkdir()
+    common = ["steps=60", "progress=false", "optimizer.weight_decay=0.5"]
+    run_trainer(constant, *common)
+    run_trainer(scheduled, *common, "+scheduler@wd_schedule=constant", "wd_schedule.lr=0.5")
+
+    expected = read_metrics(constant / "run" / "metrics.csv")
+    got = read_metrics(scheduled / "run" / "metrics.csv")
+    for column in COLUMNS:
+        np.testing.assert_array_equal(got[column], expected[column])

@@ -1,27 +1,43 @@
 """One picture of a whole sweep: the Hydra callback that draws ``comparison.png``.
 
 The viewer's config registers :class:`SweepComparison` under ``hydra.callbacks``. Hydra calls
-it in the process that launched the sweep, after every job has returned, whichever launcher
-ran the jobs (in this process, or in others such as joblib's workers). So it shares nothing
-with the jobs in memory: it reads back what each job left in its directory, ``schedule.csv``
-and Hydra's own record of the job's overrides (``.hydra/overrides.yaml``).
+``on_multirun_end`` in the process that launched the sweep, after every job has returned,
+whichever launcher ran the jobs (in this process, or in others such as joblib's workers). So it
+shares nothing with the jobs in memory: it reads back what each job left in its directory,
+``schedule.csv`` and Hydra's own record of the job's overrides (``.hydra/overrides.yaml``).
+
+A failed job writes no ``schedule.csv``, and Hydra then skips ``on_multirun_end``: the sweep
+raises the first failure once every job has run, and the process exits with status 1. So
+``on_multirun_start`` also registers the comparison with :mod:`atexit`, which runs on that
+exit; whichever comes first draws it, once. ``on_job_end``, which Hydra calls for every job,
+failed or not, in the process that ran it, names each failed job in one line.
 """
 
 from __future__ import annotations
 
+import atexit
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_optax_schedules import curve as curves
 from hydra_optax_schedules import plots
 
-__all__ = ["COMPARISON_FILE", "Run", "SweepComparison", "find_runs", "labels_and_title"]
+__all__ = [
+    "COMPARISON_FILE",
+    "Run",
+    "SweepComparison",
+    "compare",
+    "find_runs",
+    "labels_and_title",
+]
 
 COMPARISON_FILE = "comparison.png"
 _CSV = "schedule.csv"
@@ -29,50 +45,80 @@ _CSV = "schedule.csv"
 
 @dataclass(frozen=True)
 class Run:
-    """One job of a sweep: where it wrote its files, its overrides, and its curve."""
+    """One job of a sweep: where it wrote its files, its overrides, and its curves by column."""
 
     job_dir: Path
     overrides: tuple[str, ...]
-    curve: curves.Curve
+    curves: dict[str, curves.Curve]
 
 
 class SweepComparison(Callback):
-    """When a multirun ends, overlay every job's curve in ``<sweep dir>/comparison.png``.
+    """When a multirun ends, overlay every job's curves in ``<sweep dir>/comparison.png``.
 
-    Only the CSVs written during this sweep are drawn: a reused ``hydra.sweep.dir`` may hold
-    an earlier sweep's jobs, which are left out. With ``terminal_plot: true`` in the app's
-    config, the same comparison is drawn in the terminal.
+    One panel per ``schedule.csv`` column (``lr``, then e.g. ``wd_schedule``). Only the CSVs
+    written during this sweep are drawn: a reused ``hydra.sweep.dir`` may hold an earlier
+    sweep's jobs, which are left out. With ``terminal_plot: true`` in the app's config, the
+    learning rates (or the first column) are also drawn in the terminal. The comparison is
+    drawn even if some jobs failed (see the module's docstring).
     """
 
     def __init__(self) -> None:
         self._earlier: dict[Path, int] = {}
+        self._pending: DictConfig | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._earlier = _csv_versions(Path(config.hydra.sweep.dir))
+        self._pending = config
+        atexit.register(self._compare_pending)
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        if job_return.status == JobStatus.FAILED and config.hydra.mode == RunMode.MULTIRUN:
+            overrides = " ".join(job_return.overrides or []) or "(defaults)"
+            error = str(job_return._return_value).splitlines()[0]  # the value raises if read
+            print(
+                f"job {config.hydra.job.num} failed ({overrides}): {error}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        runs = find_runs(sweep_dir, config.hydra.output_subdir, exclude=self._earlier)
-        if not runs:
-            print(f"no {_CSV} written in {sweep_dir}: nothing to compare", flush=True)
+        self._compare_pending()
+
+    def _compare_pending(self) -> None:
+        """Draw the comparison, unless it is drawn already."""
+        config, self._pending = self._pending, None
+        if config is None:
             return
-        labels, title = labels_and_title(runs)
-        labelled = [(label, run.curve) for label, run in zip(labels, runs, strict=True)]
-        report = []
-        missing: list[ImportError] = []
-        if config.get("terminal_plot", False):
-            try:
-                report.append(plots.terminal_plot(labelled, title, color=sys.stdout.isatty()))
-            except ImportError as error:
-                missing.append(error)
+        atexit.unregister(self._compare_pending)
+        compare(config, exclude=self._earlier)
+
+
+def compare(config: DictConfig, *, exclude: Mapping[Path, int] | None = None) -> None:
+    """Draw ``comparison.png`` (and the terminal plot) of the jobs in ``config``'s sweep dir."""
+    sweep_dir = Path(config.hydra.sweep.dir)
+    runs = find_runs(sweep_dir, config.hydra.output_subdir, exclude=exclude)
+    if not runs:
+        print(f"no {_CSV} written in {sweep_dir}: nothing to compare", flush=True)
+        return
+    labels, title = labels_and_title(runs)
+    labelled = [(label, run.curves) for label, run in zip(labels, runs, strict=True)]
+    report = []
+    missing: list[ImportError] = []
+    if config.get("terminal_plot", False):
+        first = next(iter(labelled[0][1]))
+        in_terminal = [(label, found[first]) for label, found in labelled if first in found]
         try:
-            plots.save_comparison_png(labelled, title, sweep_dir / COMPARISON_FILE)
-            report.append(f"wrote {COMPARISON_FILE} ({len(runs)} runs) in {sweep_dir}")
+            report.append(plots.terminal_plot(in_terminal, title, color=sys.stdout.isatty()))
         except ImportError as error:
             missing.append(error)
-        if missing:
-            report.insert(0, plots.missing_hint(missing))
-        print("\n\n".join(report), flush=True)
+    try:
+        plots.save_comparison_png(labelled, title, sweep_dir / COMPARISON_FILE)
+        report.append(f"wrote {COMPARISON_FILE} ({len(runs)} runs) in {sweep_dir}")
+    except ImportError as error:
+        missing.append(error)
+    if missing:
+        report.insert(0, plots.missing_hint(missing))
+    print("\n\n".join(report), flush=True)
 
 
 def find_runs(

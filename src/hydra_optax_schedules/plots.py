@@ -8,18 +8,25 @@ which leaves pyplot's global state and the process's backend alone.
 
 from __future__ import annotations
 
+import math
 import shutil
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hydra_optax_schedules.curve import Curve
+from hydra_optax_schedules.curve import LR_COLUMN, Curve
 from hydra_optax_schedules.summary import Summary
+
+if TYPE_CHECKING:  # matplotlib is the optional viz extra: imported when a picture is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "INSTALL_HINT",
+    "axis_label",
     "missing_hint",
     "save_comparison_png",
     "save_schedule_png",
@@ -32,6 +39,11 @@ _FIGURE_SIZE = (8.0, 4.5)  # inches; at _DPI, a 1200 x 675 pixel image
 _DPI = 150
 _TITLE_WIDTH = 90  # characters per line of a title, before it wraps
 _PHASE_COLORS = {"warmup": "tab:orange", "main": "tab:green", "cooldown": "tab:purple"}
+
+
+def axis_label(column: str) -> str:
+    """The y-axis label of a ``schedule.csv`` column: ``lr`` is the learning rate."""
+    return "learning rate" if column == LR_COLUMN else column
 
 
 def missing_hint(errors: Sequence[ImportError]) -> str:
@@ -55,17 +67,19 @@ def terminal_plot(
         boundaries: Steps to mark with vertical lines (phase boundaries).
         color: Use ANSI colors (turn off when the output is not a terminal).
     """
-    import plotext
+    import plotext  # type: ignore[import-untyped]
 
     columns, _ = shutil.get_terminal_size((100, 24))
     width, height = max(40, min(columns, 100)), 20
     figure = plotext.figure
     figure.clear()
     last_step = max(int(curve.steps[-1]) for _, curve in curves)
+    peak = max(float(curve.values.max()) for _, curve in curves)
+    scale = _scale(peak)
     for label, curve in curves:
         keep = _thin(curve, points=4 * width, keep=boundaries)
         signal = figure.signal(
-            curve.steps[keep].tolist(), curve.lrs[keep].tolist(), marker="braille"
+            curve.steps[keep].tolist(), (curve.values[keep] / scale).tolist(), marker="braille"
         )
         signal.lines()
         if label:
@@ -73,63 +87,113 @@ def terminal_plot(
         figure.draw(signal)
     for step in boundaries:
         figure.line(step, orientation="vertical")
-    peak = max(float(curve.lrs.max()) for _, curve in curves)
-    x_ticks = sorted({round(last_step * k / 4) for k in range(5)})
+    x_ticks = sorted({last_step * k // 4 for k in range(5)})
     figure.ruler("x").ticks(x_ticks, [str(step) for step in x_ticks])
-    y_ticks = [peak * k / 4 for k in range(5)] if peak > 0 else [0.0]
-    figure.ruler("y").ticks(y_ticks, [f"{value:.3g}" for value in y_ticks])
+    y_ticks = [peak / scale * k / 4 for k in range(5)] if peak > 0 else [0.0]
+    figure.ruler("y").ticks(y_ticks, [f"{value * scale:.3g}" for value in y_ticks])
     if any(label for label, _ in curves):  # top right: where decaying schedules leave room
-        figure.legend(x=last_step, y=peak, ha="right", va="top", relative=True)
+        figure.legend(x=last_step, y=peak / scale, ha="right", va="top", relative=True)
     figure.title(title if len(title) < width else title[: width - 2] + "…")
     figure.label("step", axis="x")
     figure.plot_size(width, height)
-    return figure.build().string(colorless=not color)
+    return str(figure.build().string(colorless=not color))
+
+
+def _scale(peak: float) -> float:
+    """A power of ten near ``peak``: curves are drawn divided by it, so that no computation of
+    the plotting libraries (ranges, margins) overflows near the largest float."""
+    if not 0 < peak < math.inf:
+        return 1.0
+    return 10.0 ** math.floor(math.log10(peak))
 
 
 def _thin(curve: Curve, points: int, keep: Sequence[int]) -> np.ndarray:
-    """Indices of about ``points`` evenly spread steps, plus the first, last and ``keep`` steps."""
-    last = len(curve.steps) - 1
-    spread = np.linspace(0, last, num=min(points, last + 1)).round().astype(np.int64)
-    extra = np.asarray([step for step in keep if 0 <= step <= last], dtype=np.int64)
-    return np.unique(np.concatenate([spread, extra]))
+    """Indices of the samples nearest ``points`` evenly spread steps, and of the ``keep`` steps.
+
+    A terminal has room for a few hundred points; the first and last step are always kept.
+    """
+    steps = curve.steps
+    last = int(steps[-1])
+    targets = [last * k // (points - 1) for k in range(points)] + [
+        step for step in keep if 0 <= step <= last
+    ]
+    indices = np.searchsorted(steps, np.asarray(targets, dtype=np.int64)).clip(0, len(steps) - 1)
+    return np.unique(indices)
 
 
-def _new_axes(title: str):
-    """A figure with one set of axes, labelled for a learning-rate curve."""
-    from matplotlib.figure import Figure
+def _new_axes(
+    figure: Figure, title: str, position: int, count: int, *, ylabel: str, scale: float
+) -> Axes:
+    """Axes ``position`` of ``count`` stacked in ``figure``, labelled for a schedule's curve."""
     from matplotlib.ticker import FuncFormatter
 
-    figure = Figure(figsize=_FIGURE_SIZE, layout="constrained")
-    axes = figure.add_subplot()
+    axes = figure.add_subplot(count, 1, position)
     axes.set_title(textwrap.fill(title, _TITLE_WIDTH), fontsize="medium")
-    axes.set_xlabel("step")
-    axes.set_ylabel("learning rate")
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+    axes.set_ylabel(ylabel)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{float(value) * scale:.3g}"))
     axes.grid(alpha=0.3)
-    return figure, axes
+    return axes
 
 
-def save_schedule_png(curve: Curve, summary: Summary, title: str, path: Path) -> None:
-    """Draw one schedule into the PNG file ``path``, its phases shaded and named in a legend."""
-    figure, axes = _new_axes(title)
-    axes.plot(curve.steps, curve.lrs, linewidth=2)
-    for step in summary.boundaries:
-        axes.axvline(step, color="0.5", linestyle="--", linewidth=1)
-    for row in summary.phases:
-        color = _PHASE_COLORS.get(row.name, "tab:gray")
-        axes.axvspan(row.first, row.end, color=color, alpha=0.12, linewidth=0, label=row.name)
-    axes.legend(loc="best", fontsize="small", title="phase", title_fontsize="small")
-    axes.set_xlim(0, summary.steps)
-    axes.set_ylim(0, summary.peak_lr * 1.05)
+def _figure(panels: int) -> Figure:
+    """A figure with room for ``panels`` stacked axes."""
+    from matplotlib.figure import Figure
+
+    width, height = _FIGURE_SIZE
+    return Figure(figsize=(width, height + (panels - 1) * height * 0.7), layout="constrained")
+
+
+def save_schedule_png(panels: Sequence[tuple[str, Curve, Summary]], title: str, path: Path) -> None:
+    """Draw schedules into the PNG file ``path``, one panel each, phases shaded and named.
+
+    Args:
+        panels: ``(y-axis label, curve, summary)`` of each schedule, drawn top to bottom.
+        title: The figure's title (the run's overrides).
+        path: The file to write.
+    """
+    figure = _figure(len(panels))
+    for position, (ylabel, curve, summary) in enumerate(panels, start=1):
+        scale = _scale(summary.peak)
+        panel_title = title if len(panels) == 1 else f"{summary.key}: {summary.name}"
+        axes = _new_axes(figure, panel_title, position, len(panels), ylabel=ylabel, scale=scale)
+        axes.plot(curve.steps, curve.values / scale, linewidth=2)
+        for step in summary.boundaries:
+            axes.axvline(step, color="0.5", linestyle="--", linewidth=1)
+        for row in summary.phases:
+            color = _PHASE_COLORS.get(row.name, "tab:gray")
+            axes.axvspan(row.first, row.end, color=color, alpha=0.12, linewidth=0, label=row.name)
+        axes.legend(loc="best", fontsize="small", title="phase", title_fontsize="small")
+        axes.set_xlim(0, summary.steps)
+        axes.set_ylim(0, summary.peak / scale * 1.05)
+    axes.set_xlabel("step")
+    if len(panels) > 1:
+        figure.suptitle(textwrap.fill(title, _TITLE_WIDTH), fontsize="medium")
     figure.savefig(path, dpi=_DPI)
 
 
-def save_comparison_png(curves: Sequence[tuple[str, Curve]], title: str, path: Path) -> None:
-    """Overlay labelled curves in the PNG file ``path``, with a legend."""
-    figure, axes = _new_axes(title)
-    for label, curve in curves:
-        axes.plot(curve.steps, curve.lrs, linewidth=1.5, label=label)
-    axes.set_xlim(0, max(int(curve.steps[-1]) for _, curve in curves))
-    axes.set_ylim(bottom=0)
-    axes.legend(fontsize="small")
+def save_comparison_png(
+    runs: Sequence[tuple[str, Mapping[str, Curve]]], title: str, path: Path
+) -> None:
+    """Overlay the runs' curves in the PNG file ``path``, one panel per column, with legends.
+
+    Args:
+        runs: ``(label, {column: curve})`` of each run; a column is drawn in its own panel,
+            with every run that has it.
+        title: The figure's title.
+        path: The file to write.
+    """
+    columns = list(dict.fromkeys(column for _, curves in runs for column in curves))
+    figure = _figure(len(columns))
+    for position, column in enumerate(columns, start=1):
+        drawn = [(label, curves[column]) for label, curves in runs if column in curves]
+        scale = _scale(max(float(curve.values.max()) for _, curve in drawn))
+        panel_title = title if len(columns) == 1 else f"{title}: {column}"
+        ylabel = axis_label(column)
+        axes = _new_axes(figure, panel_title, position, len(columns), ylabel=ylabel, scale=scale)
+        for label, curve in drawn:
+            axes.plot(curve.steps, curve.values / scale, linewidth=1.5, label=label)
+        axes.set_xlim(0, max(int(curve.steps[-1]) for _, curve in drawn))
+        axes.set_ylim(bottom=0)
+        axes.legend(fontsize="small")
+    axes.set_xlabel("step")
     figure.savefig(path, dpi=_DPI)

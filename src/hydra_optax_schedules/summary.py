@@ -1,16 +1,19 @@
-"""The numbers a person checks before training: phases, peak, final and mean learning rate.
+"""The numbers a person checks before training: phases, peak, final and mean value.
 
 The phase list comes from the schedule itself (``Schedule.phases``), cut to the previewed run;
-nothing here re-derives a formula.
+nothing here re-derives a formula. Values are read from the schedule's curve, which holds every
+phase boundary and the steps either side of it (:mod:`.sampling`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from hydra_optax_schedules.curve import Curve
+from hydra_optax_schedules.sampling import Mean
 from hydra_optax_schedules.schedule import Schedule
 
 __all__ = ["PhaseRow", "Summary", "format_summary", "summarize"]
@@ -26,32 +29,35 @@ class PhaseRow:
     name: str
     first: int
     end: int
-    start_lr: float
-    end_lr: float
+    start_value: float
+    end_value: float
 
 
 @dataclass(frozen=True)
 class Summary:
-    """What the viewer prints about a schedule over steps ``0..steps``.
+    """What the viewer prints about one schedule over steps ``0..steps``.
 
     Attributes:
+        key: Where the schedule is in the config (``"scheduler"``, ``"wd_schedule"``, ...).
         name: The schedule's ``name`` as configured (``"cosine"``, ``"cosine_decay"``, ...).
         steps: The run's length; the curve covers steps ``0..steps``.
         phases: The phases that start before ``steps``, cut at ``steps``, then a ``"hold"``
             row if the run goes on past the schedule's end.
-        peak_lr: The largest learning rate, first reached at ``peak_step``.
-        peak_step: See ``peak_lr``.
-        final_lr: The learning rate at step ``steps``.
-        mean_lr: The mean learning rate of the run's ``steps`` updates, steps ``0..steps-1``.
+        peak: The largest value, first reached at ``peak_step`` (every phase is monotone, so
+            the sampled curve holds the peak of the whole run).
+        peak_step: See ``peak``.
+        final: The value at step ``steps``.
+        mean: The mean value over the run's ``steps`` updates, steps ``0..steps-1``.
     """
 
+    key: str
     name: str
     steps: int
     phases: tuple[PhaseRow, ...]
-    peak_lr: float
+    peak: float
     peak_step: int
-    final_lr: float
-    mean_lr: float
+    final: float
+    mean: Mean
 
     @property
     def boundaries(self) -> tuple[int, ...]:
@@ -59,45 +65,57 @@ class Summary:
         return tuple(row.first for row in self.phases[1:])
 
 
-def summarize(schedule: Schedule, curve: Curve) -> Summary:
-    """Summarize ``schedule`` over the run that ``curve`` covers (from :func:`curve.evaluate`)."""
+def summarize(key: str, schedule: Schedule, curve: Curve, mean: Mean) -> Summary:
+    """Summarize ``schedule`` over the run that ``curve`` covers (steps ``0..curve.steps[-1]``).
+
+    ``curve`` must hold every phase boundary within the run (:func:`.sampling.sample_steps`).
+    """
     steps = int(curve.steps[-1])
-    lrs = curve.lrs
-    rows = []
+    rows: list[PhaseRow] = []
     for phase in schedule.phases:
         if phase.start >= steps and rows:
             break
-        if phase.end is not None and phase.end <= steps:
-            rows.append(
-                PhaseRow(phase.name, phase.start, phase.end, phase.start_value, phase.end_value)
-            )
-        else:  # the run ends inside this phase
-            rows.append(
-                PhaseRow(phase.name, phase.start, steps, phase.start_value, float(lrs[steps]))
-            )
+        end = steps if phase.end is None else min(phase.end, steps)
+        rows.append(PhaseRow(phase.name, phase.start, end, curve.at(phase.start), curve.at(end)))
     if rows[-1].end < steps:
         last = rows[-1]
-        rows.append(PhaseRow(HOLD, last.end, steps, last.end_lr, last.end_lr))
-    peak_step = int(np.argmax(lrs))
+        rows.append(PhaseRow(HOLD, last.end, steps, last.end_value, curve.at(steps)))
+    peak_index = int(np.argmax(curve.values))
     return Summary(
+        key=key,
         name=schedule.config.name,
         steps=steps,
         phases=tuple(rows),
-        peak_lr=float(lrs[peak_step]),
-        peak_step=peak_step,
-        final_lr=float(lrs[steps]),
-        mean_lr=float(np.mean(lrs[:steps])),
+        peak=float(curve.values[peak_index]),
+        peak_step=int(curve.steps[peak_index]),
+        final=curve.at(steps),
+        mean=mean,
     )
 
 
-def _lr(value: float) -> str:
+def _value(value: float) -> str:
     return f"{value:.3e}"
 
 
-def format_summary(summary: Summary, overrides: list[str]) -> str:
-    """The summary as a few aligned lines of text, headed by the run's overrides."""
+def format_summary(summaries: Sequence[Summary], overrides: Sequence[str]) -> str:
+    """The summaries as aligned lines of text, headed by the run's overrides.
+
+    A single schedule reads as before several were supported; several get one block each,
+    headed by their key.
+    """
     described = " ".join(overrides) if overrides else "(defaults)"
-    lines = [f"{summary.name} schedule over {summary.steps} steps: {described}", ""]
+    steps = summaries[0].steps
+    if len(summaries) == 1:
+        header = f"{summaries[0].name} schedule over {steps} steps: {described}"
+        return "\n".join([header, "", *_block(summaries[0])])
+    blocks = [f"{len(summaries)} schedules over {steps} steps: {described}"]
+    for summary in summaries:
+        blocks.append("\n".join([f"{summary.key}: {summary.name}", *_block(summary)]))
+    return "\n\n".join(blocks)
+
+
+def _block(summary: Summary) -> list[str]:
+    """One schedule's phase table, then its peak, final and mean."""
     last = len(summary.phases) - 1
     ranges = [
         f"[{row.first}, {row.end}{']' if i == last else ')'}"
@@ -105,18 +123,23 @@ def format_summary(summary: Summary, overrides: list[str]) -> str:
     ]
     name_width = max(len("phase"), *(len(row.name) for row in summary.phases))
     width = max(len("steps"), *(len(r) for r in ranges))
-    lines.append(
-        f"{'phase':<{name_width}}  {'steps':<{width}}  {'lr at start':>11}  {'lr at end':>11}"
-    )
+    lines = [f"{'phase':<{name_width}}  {'steps':<{width}}  {'at start':>11}  {'at end':>11}"]
     for row, steps in zip(summary.phases, ranges, strict=True):
         lines.append(
             f"{row.name:<{name_width}}  {steps:<{width}}  "
-            f"{_lr(row.start_lr):>11}  {_lr(row.end_lr):>11}"
+            f"{_value(row.start_value):>11}  {_value(row.end_value):>11}"
         )
-    lines += [
+    mean = summary.mean
+    estimated = (
+        ""
+        if mean.exact
+        else f" (estimated from {mean.samples} sampled steps: relative error "
+        f"~{mean.relative_error:.0e})"
+    )
+    return [
+        *lines,
         "",
-        f"peak   {_lr(summary.peak_lr)} at step {summary.peak_step}",
-        f"final  {_lr(summary.final_lr)} at step {summary.steps}",
-        f"mean   {_lr(summary.mean_lr)} over steps [0, {summary.steps})",
+        f"peak   {_value(summary.peak)} at step {summary.peak_step}",
+        f"final  {_value(summary.final)} at step {summary.steps}",
+        f"mean   {_value(mean.value)} over steps [0, {summary.steps}){estimated}",
     ]
-    return "\n".join(lines)
