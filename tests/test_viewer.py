@@ -504,15 +504,12 @@ def test_values_up_to_the_float32_limit_are_drawn_and_averaged(tmp_path):
 
 @pytest.mark.parametrize("lr", ["1e308", "1.75e308"])
 def test_a_peak_near_the_largest_float_is_previewed_or_refused_in_one_line(tmp_path, lr):
-    """Never a crash in the plots nor "mean inf": the core may refuse such a peak at build time."""
+    """Never a crash in the plots nor "mean inf": the core refuses a peak float32 cannot hold,
+    at build time, in one line naming the field."""
     proc = run_viewer(tmp_path, f"scheduler.lr={lr}", "steps=100", status=None, full_error=False)
 
-    if proc.returncode:
-        assert_one_line_error(proc, f"scheduler.lr={lr}")
-        return
-    assert_is_png(tmp_path / "run" / "schedule.png")
-    mean = re.search(r"^mean   (\S+) over steps", proc.stdout, re.MULTILINE)[1]
-    assert float(mean) == pytest.approx(float(lr) * 0.505, **PRINTED)  # a cosine to 0: (D + 1) / 2D
+    assert proc.returncode != 0
+    assert "float32" in assert_one_line_error(proc, "scheduler.lr=")
 
 
 def test_the_plots_draw_values_up_to_the_largest_float(tmp_path):
