@@ -28,6 +28,20 @@ def build_wheel(directory: Path) -> Path:
     return wheel
 
 
+def build_release(directory: Path) -> tuple[Path, Path]:
+    """``python -m build`` into ``directory``: the sdist, and the wheel built from it."""
+    subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", directory, REPO],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    (sdist,) = directory.glob("hydra_optax_schedules-*.tar.gz")
+    (wheel,) = directory.glob("hydra_optax_schedules-*.whl")
+    return sdist, wheel
+
+
 def fresh_venv(root: Path) -> Path:
     """A new venv at ``root`` that sees the running environment's packages; its python."""
     venv.EnvBuilder(with_pip=False).create(root)
