@@ -67,7 +67,7 @@ def terminal_plot(
         boundaries: Steps to mark with vertical lines (phase boundaries).
         color: Use ANSI colors (turn off when the output is not a terminal).
     """
-    import plotext  # type: ignore[import-untyped]
+    import plotext
 
     columns, _ = shutil.get_terminal_size((100, 24))
     width, height = max(40, min(columns, 100)), 20
