@@ -39,6 +39,7 @@ JOB_TIMEOUT=60   # seconds for the node to become idle and for the test job to r
 STOP_TIMEOUT=15  # seconds for each daemon to exit after SIGTERM, before SIGKILL
 
 export SLURM_CONF=$STATE/slurm.conf
+export PATH=$PATH:/usr/sbin:/sbin # the daemons, mariadb-install-db, unshare, setpriv
 
 say() { echo "slurm-cluster [${SECONDS}s]: $*" >&2; }
 die() {
