@@ -160,9 +160,10 @@ def test_an_invalid_job_on_slurm_reports_its_error_and_the_other_jobs_complete(t
 
 
 def started(job: Path) -> str:
-    """The Slurm job id of this Hydra job, once it started (it wrote its config)."""
+    """The Slurm job id of this Hydra job, once it started: Hydra saved its configs, the last of
+    them ``overrides.yaml``, after ``hydra.yaml`` (whose job id we read) is complete."""
     deadline = time.monotonic() + SLURM_TIMEOUT
-    while not (job / ".hydra" / "hydra.yaml").exists():
+    while not (job / ".hydra" / "overrides.yaml").exists():
         assert time.monotonic() < deadline, f"{job} did not start within {SLURM_TIMEOUT}s"
         time.sleep(0.5)
     return slurm_job_id(job)
