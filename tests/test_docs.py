@@ -47,7 +47,7 @@ PIP_CHECK = Path(__file__).with_name("pip_check.py")
 TINY_RUN = "steps=100 progress=false data.size=256 model.hidden=16"
 OPTUNA_TRIALS = 2
 #: Blocks marked ``skip``: keep them few, each with its reason in the docs.
-MAX_SKIPPED = 4
+MAX_SKIPPED = 6
 
 PRELUDE = """\
 from pathlib import Path
