@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["IgnoredFieldWarning", "ScheduleConfigError"]
 
 
@@ -18,7 +20,7 @@ class ScheduleConfigError(ValueError):
         super().__init__(message)
         self.field = field
 
-    def __reduce__(self):  # keep ``field`` when the error crosses a process boundary
+    def __reduce__(self) -> tuple[Any, ...]:  # keep ``field`` across a process boundary
         return (_rebuild_error, (self.args[0], self.field))
 
 
