@@ -176,3 +176,21 @@ def test_exponential_decay_to_zero_names_both_end_fields():
         "end_lr=None, end_lr_factor=0.0 is invalid: exponential decay needs an end value > 0; "
         "set end_lr or end_lr_factor"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "lr='abc' is invalid: expected a number > 0 that float32 holds (<= 3.403e+38)"),
+        (None, "lr=None is invalid: expected a number > 0 that float32 holds (<= 3.403e+38)"),
+    ],
+)
+def test_values_that_are_not_numbers_are_refused_with_no_more_than_what_is_valid(value, message):
+    assert refusal(lr=value) == message
+
+
+def test_a_value_is_shown_whole_up_to_60_characters():
+    assert refusal(lr=1.0, name="x" * 58).startswith(f"name='{'x' * 58}' is invalid")  # 60
+    assert refusal(lr=1.0, name="x" * 59).startswith(
+        f"name='{'x' * 44}... (61 characters) is invalid"
+    )

@@ -313,9 +313,64 @@ def test_a_constant_schedule_in_numpy_is_its_lr_everywhere():
 
 def test_boolean_steps_are_a_type_error():
     schedule = build_lr_scheduler(SchedulerConfig(**COSINE))
-    for step in (True, False, np.array([True, False]), np.array(True)):
-        with pytest.raises(TypeError, match="a step is a number, not a boolean"):
+    for step in (True, False):
+        with pytest.raises(TypeError) as error:
             schedule(step)
+        assert str(error.value) == "step=True/False is invalid: a step is a number, not a boolean"
+    for steps in (np.array([True, False]), np.array(True)):
+        with pytest.raises(TypeError) as error:
+            schedule(steps)
+        assert str(error.value) == (
+            "steps of dtype bool are invalid: a step is a number, not a boolean"
+        )
+
+
+def test_int64_steps_past_two_to_the_53_count_exactly():
+    # a float64 cannot tell these steps apart: each is 2**60 + a few
+    W = 2**60 + 1
+    fields = dict(lr=1.0, name="linear", decay_steps=W + 4, warmup_steps=W, end_lr=0.5)
+    schedule = build_lr_scheduler(SchedulerConfig(**fields))
+    steps = np.array([W - 1, W, W + 1, W + 2, W + 3, W + 4, W + 5], dtype=np.int64)
+    assert schedule(steps).tolist() == [1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.5]
+    assert [schedule(int(s)) for s in steps] == [1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.5]
+
+
+def test_a_phase_that_starts_at_the_largest_int8_step_is_evaluated_there():
+    fields = dict(lr=0.7, name="cosine", decay_steps=130, end_lr=0.1, cooldown_steps=3)
+    schedule = build_lr_scheduler(SchedulerConfig(**fields, cooldown_shape="cosine"))
+    assert schedule.phases[-1].start == 127
+    assert schedule(np.array([127], dtype=np.int8)).tolist() == [0.1]  # the cooldown's start
+
+
+# --- The phases -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["cosine", "polynomial", "inverse_sqrt", "constant", "wsd"])
+def test_a_schedule_has_a_warmup_a_main_phase_and_a_cooldown(name):
+    fields = dict(lr=1.0, name=name, decay_steps=20, warmup_steps=3, cooldown_steps=4)
+    phases = build_lr_scheduler(SchedulerConfig(**fields)).phases
+    assert [(p.name, p.start, p.length) for p in phases] == [
+        ("warmup", 0, 3),
+        ("main", 3, 13),
+        ("cooldown", 16, 4),
+    ]
+
+
+def test_empty_phases_are_left_out_but_a_last_main_phase_stays():
+    def names(**fields):
+        schedule = build_lr_scheduler(SchedulerConfig(lr=1.0, decay_steps=10, **fields))
+        return [(p.name, p.length) for p in schedule.phases]
+
+    assert names(warmup_steps=10) == [("warmup", 10), ("main", 0)]
+    assert names(warmup_steps=9, cooldown_steps=1) == [("warmup", 9), ("cooldown", 1)]
+    assert names(cooldown_steps=10) == [("cooldown", 10)]
+    assert names() == [("main", 10)]
+
+
+def test_an_inverse_sqrt_phase_that_never_ends_tends_to_zero():
+    schedule = build_lr_scheduler(SchedulerConfig(lr=1.0, name="inverse_sqrt", timescale=4.0))
+    (main,) = schedule.phases
+    assert (main.length, main.end, main.end_value) == (None, None, 0.0)
 
 
 # --- The schedule object --------------------------------------------------------------------
@@ -327,6 +382,8 @@ def test_a_schedule_is_equal_hashable_and_picklable_by_its_config():
     twin = build_lr_scheduler(SchedulerConfig(**COSINE))
     other = build_lr_scheduler(SchedulerConfig(**{**COSINE, "end_lr": 0.4}))
     assert schedule == twin and hash(schedule) == hash(twin)
+    variants = [build_lr_scheduler(SchedulerConfig(lr=lr)) for lr in (0.1, 0.2, 0.3, 0.4)]
+    assert len({hash(variant) for variant in variants}) > 1  # a hash that tells them apart
     assert schedule != other and schedule != config
     copy = pickle.loads(pickle.dumps(schedule))
     assert copy == schedule and type(copy) is type(schedule)
