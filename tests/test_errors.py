@@ -219,3 +219,61 @@ def test_fractions_need_the_run_length():
         ScheduleConfigError, match=r"decay_steps=None is invalid: warmup_fraction=0\.1 needs"
     ):
         build(lr=1.0, decay_steps=None, warmup_fraction=0.1)
+
+
+# --- Each error names its field in ``error.field`` and says exactly what is valid ------------
+
+
+def refusal(**fields):
+    with pytest.raises(ScheduleConfigError) as error:
+        build(**fields)
+    return str(error.value), error.value.field
+
+
+@pytest.mark.parametrize("name", ["cosine", "polynomial"])
+def test_a_decaying_family_without_the_run_length_says_the_family_needs_it(name):
+    assert refusal(lr=1.0, name=name, decay_steps=None) == (
+        f"decay_steps=None is invalid: the {name} schedule needs the run length; set "
+        "decay_steps or pass decay_steps=... to instantiate() / build_schedule()",
+        "decay_steps",
+    )
+
+
+@pytest.mark.parametrize("name", ["constant", "cosine"])
+def test_a_one_step_cooldown_without_the_run_length_says_the_cooldown_needs_it(name):
+    message, field = refusal(lr=1.0, name=name, decay_steps=None, cooldown_steps=1)
+    assert message.startswith("decay_steps=None is invalid: a cooldown needs the run length")
+    assert field == "decay_steps"
+
+
+def test_end_lr_and_end_lr_factor_that_disagree_name_end_lr_and_the_product():
+    assert refusal(lr=2.0, name="cosine", decay_steps=10, end_lr=0.5, end_lr_factor=0.5) == (
+        "end_lr=0.5 and end_lr_factor=0.5 disagree: end_lr_factor * lr = 1.0; set only one of them",
+        "end_lr",
+    )
+
+
+def test_an_end_factor_past_float32_names_end_lr_factor():
+    _, field = refusal(lr=1e38, name="cosine", decay_steps=10, end_lr_factor=10.0)
+    assert field == "end_lr_factor"
+    largest = 3.4028234663852886e38
+    assert build(lr=largest, name="cosine", decay_steps=10, end_lr_factor=1.0)(10) == largest
+
+
+@pytest.mark.parametrize("end", [{"end_lr": 0.0}, {"end_lr_factor": 0.0}, {"end_lr": 1e-300}])
+def test_exponential_end_values_it_cannot_reach_name_end_lr(end):
+    _, field = refusal(lr=1e30, name="exponential", decay_steps=10, **end)
+    assert field == "end_lr"
+
+
+def test_end_values_are_not_checked_for_families_that_ignore_them():
+    with pytest.warns(UserWarning, match="no effect on this constant schedule"):
+        schedule = build(lr=1e38, decay_steps=10, end_lr=0.5, end_lr_factor=10.0)
+    assert schedule(5) == 1e38
+
+
+def test_a_cooldown_fraction_past_one_is_refused_before_the_lengths_are_computed():
+    assert refusal(lr=1.0, decay_steps=10, cooldown_fraction=1.5) == (
+        "cooldown_fraction=1.5 is invalid: expected a number in [0, 1]",
+        "cooldown_fraction",
+    )
