@@ -122,11 +122,11 @@ class Schedule:
         """The values over an array of steps.
 
         A schedule of a few phases (warmup, main, cooldown) evaluates each phase's formula
-        over all steps and selects; one of many phases (cycles, milestones, stages) finds
-        each step's phase by a binary search and evaluates each curve once with the
-        coefficients of the steps' phases gathered, so its cost does not grow with the number
-        of phases. For integer steps, the local step is computed in the step's integer type
-        (exact, no overflow) and only then converted to float. Phases that start beyond the
+        over all steps and selects; one of many phases (cycles, milestones, stages) looks up
+        each step's phase in a table and evaluates each curve once with the coefficients of
+        the steps' phases gathered, so its cost does not grow with the number of phases. For
+        integer steps, the local step is computed in the step's integer type (exact, no
+        overflow) and only then converted to float. Phases that start beyond the
         largest representable step are left out.
         """
         integer = xp.issubdtype(steps.dtype, xp.integer)
@@ -140,15 +140,15 @@ class Schedule:
             float_dtype = steps.dtype
         # Bounds in the steps' own kind: a Python int past int32 would not convert under jit.
         bound = int if integer else float
-        lasts = [bound(largest if p.length is None else min(p.length, largest)) for p in phases]
         # Past the end of the last phase, its end value, exactly (t = length may round).
         final = self.phases[-1]
         holds = final.end is not None and final.end <= largest and final.curve != "constant"
         held = (final.end_value, bound(final.end)) if holds else None
         if len(phases) <= _FEW_PHASES:
+            lasts = [bound(largest if p.length is None else min(p.length, largest)) for p in phases]
             result = _each_phase(xp, steps, phases, lasts, bound, float_dtype, held)
         else:
-            result = _indexed(xp, steps, phases, lasts, bound, float_dtype)
+            result = _indexed(xp, steps, phases, bound, float_dtype)
             if held is not None:
                 result = xp.where(steps < held[1], result, held[0])
         if not integer:
@@ -212,36 +212,39 @@ def _each_phase(
     return result
 
 
-def _indexed(
-    xp: Any, steps: Any, phases: list[Phase], lasts: list[Any], bound: Any, float_dtype: Any
-) -> Any:
+def _indexed(xp: Any, steps: Any, phases: list[Phase], bound: Any, float_dtype: Any) -> Any:
     """Each step's phase looked up (:func:`_phase_index`), its bounds and coefficients
-    gathered in one row each, and each curve evaluated once for all steps."""
+    gathered, and each curve evaluated once for all steps.
+
+    Every coefficient is gathered from its own column: XLA on CPU gathers single numbers
+    many times faster than rows.
+    """
     index = _phase_index(xp, steps, [p.start for p in phases], bound)
-    bounds = xp.asarray([[bound(p.start), last] for p, last in zip(phases, lasts, strict=True)])
-    bounds = bounds.astype(steps.dtype)[index]
-    local = xp.clip(steps - bounds[..., 0], 0, bounds[..., 1]).astype(float_dtype)
+
+    def column(values: list[Any], dtype: Any) -> Any:
+        return xp.asarray(values, dtype=dtype)[index]
+
+    # A step is before the next phase's start, so within its own phase: only a step before
+    # the first phase (negative) needs a clamp, and past the last, the caller holds its end.
+    local = xp.maximum(steps - column([bound(p.start) for p in phases], steps.dtype), 0)
+    local = local.astype(float_dtype)
     curves = list(dict.fromkeys(p.curve for p in phases))
-    # One row per phase: for each curve its coefficients, and whether the phase has it.
-    # Phases of another curve get the coefficients of one of this curve's phases: a value
-    # discarded below, but finite, and so is its derivative.
-    columns = []
-    for curve in curves:
+    result = None
+    for curve in reversed(curves):
+        # Steps in a phase of another curve get the coefficients of one of this curve's
+        # phases: a value discarded below, but finite, and so is its derivative.
         stand_in = next(p for p in phases if p.curve == curve).coefficients
-        for name in CURVE_COEFFICIENTS[curve]:
-            columns.append(
-                [(p.coefficients if p.curve == curve else stand_in)[name] for p in phases]
+        gathered = {
+            name: column(
+                [(p.coefficients if p.curve == curve else stand_in)[name] for p in phases],
+                float_dtype,
             )
-        columns.append([float(p.curve == curve) for p in phases])
-    rows = xp.asarray(list(zip(*columns, strict=True)), dtype=float_dtype)[index]
-    result, column = None, 0
-    for curve in curves:
-        names = CURVE_COEFFICIENTS[curve]
-        gathered = {name: rows[..., column + k] for k, name in enumerate(names)}
+            for name in CURVE_COEFFICIENTS[curve]
+        }
         value = curve_value(xp, curve, local, gathered)
         if result is not None:
-            value = xp.where(rows[..., column + len(names)] > 0, value, result)
-        result, column = value, column + len(names) + 1
+            value = xp.where(column([p.curve == curve for p in phases], bool), value, result)
+        result = value
     return result
 
 
