@@ -436,3 +436,20 @@ def test_float_steps_take_the_value_between_integer_steps():
     jitted = jax.jit(schedule)(jnp.asarray(steps, dtype=jnp.float32))
     np.testing.assert_allclose(jitted, want, rtol=1e-5, atol=1e-6)
     assert np.isnan(schedule(np.array([np.nan]))[0])
+
+
+def test_the_typed_option_builds_and_names_a_stage_by_its_full_key():
+    from omegaconf import OmegaConf
+
+    from hydra_optax_schedules import build_lr_scheduler
+    from hydra_optax_schedules.config import option_node
+
+    stages = [{"steps": 10, "shape": "cosine", "end": 0.1}, {"steps": 5}]
+    node = OmegaConf.merge(option_node("stages"), {"lr": 1.0, "stages": stages})
+    option = OmegaConf.to_object(node)
+    assert pickle.loads(pickle.dumps(option)) == option
+    assert build_lr_scheduler(option) == build({"name": "stages", "lr": 1.0, "stages": stages})
+    config = OmegaConf.create({"scheduler": node})
+    config.scheduler.stages[0].shape = "cosin"
+    with pytest.raises(ScheduleConfigError, match=r"^scheduler\.stages\[0\]\.shape='cosin'"):
+        build_lr_scheduler(config.scheduler)
