@@ -1,6 +1,7 @@
 """Benchmark hydra-optax-schedules against optax and against a bare Hydra app (issue 7).
 
-Five measurements, side by side in one run, of one schedule: cosine with ``lr=3e-3``,
+Five measurements, side by side in one run, of one schedule (then a sixth, of composed
+schedules: see below): cosine with ``lr=3e-3``,
 ``decay_steps=10000``, ``warmup_steps=100``, ``cooldown_steps=200``, ``end_lr_factor=0.1``,
 ``cooldown_lr=0``, and its optax equivalent (``join_schedules`` of a linear warmup, a cosine
 decay and a linear cooldown):
@@ -9,13 +10,17 @@ decay and a linear cooldown):
 2. host evaluation, ``float(schedule(step))`` for Python ints;
 3. evaluation of a vector of steps under ``jax.jit``, and the compiled HLO's size;
 4. a tiny jitted MLP train step with ``optax.adamw``, this schedule vs a constant LR;
-5. compose + instantiate per job for a sweep through Hydra's compose API.
+5. compose + instantiate per job for a sweep through Hydra's compose API;
+6. composed schedules (issue 11): 100 cosine cycles vs 1 cycle and ``optax.sgdr_schedule``,
+   ``multistep`` with 100 milestones vs ``optax.piecewise_constant_schedule``, 100 stages vs
+   3, under ``jax.jit`` over 1M steps and on the host.
 
 Usage::
 
     python benchmarks/run.py                 # full run (about a minute on 2 cores)
     python benchmarks/run.py --smoke         # tiny sizes, a few seconds: for CI, no verdicts
     python benchmarks/run.py --output PATH   # JSON destination (default benchmarks/results.json)
+    python benchmarks/run.py --only composed # the composed schedules alone
 
 It prints a table and writes the figures as JSON. Verdicts against the targets of issue 7
 are printed for the full run only; nothing here fails on a timing.
@@ -82,6 +87,8 @@ class Sizes:
     train_steps: int  # steps per timed block
     train_blocks: int
     sweep_jobs: int
+    composed_steps: int  # run length of the composed schedules (100 pieces)
+    composed_repeats: int  # optax's sgdr_schedule at 100 pieces takes ~0.5 s per evaluation
 
 
 FULL = Sizes(
@@ -94,6 +101,8 @@ FULL = Sizes(
     train_steps=200,
     train_blocks=50,
     sweep_jobs=100,
+    composed_steps=1_000_000,
+    composed_repeats=15,
 )
 SMOKE = Sizes(
     startup_runs=2,
@@ -105,6 +114,8 @@ SMOKE = Sizes(
     train_steps=5,
     train_blocks=3,
     sweep_jobs=5,
+    composed_steps=1_000,
+    composed_repeats=2,
 )
 
 APP = """\
@@ -324,6 +335,88 @@ def bench_jit(sizes: Sizes) -> dict[str, float]:
     return result
 
 
+#: Pieces of the composed schedules (issue 11): cycles, milestones, stages.
+PIECES = 100
+
+
+def composed_schedules(steps: int) -> dict[str, Callable[[Any], Any]]:
+    """The composed schedules of issue 11 over ``steps`` steps, and their optax equivalents.
+
+    100 equal cosine cycles (hard restarts, ``E = 0``) against ``optax.sgdr_schedule`` with
+    100 pieces, and 1 cycle; ``multistep`` with 100 milestones against
+    ``optax.piecewise_constant_schedule`` with the same boundaries; 100 and 3 stages.
+    """
+    length = steps // PIECES
+    cycle = {"lr": LR, "name": "cosine", "decay_steps": PIECES * length}
+    milestones = [i * length + length // 2 for i in range(PIECES)]
+    sgdr_piece = {"init_value": LR, "peak_value": LR, "decay_steps": length}
+    sgdr_piece |= {"warmup_steps": 0, "end_value": 0.0}
+
+    def stages(count: int) -> Callable[[Any], Any]:
+        shapes = ("cosine", "linear", "constant")
+        listed = []
+        for j in range(count):
+            start = 1.0 / (j + 1)
+            end = start if shapes[j % 3] == "constant" else start / 2
+            listed.append(
+                {
+                    "steps": PIECES * length // count,
+                    "shape": shapes[j % 3],
+                    "start": start,
+                    "end": end,
+                }
+            )
+        return build_lr_scheduler(SchedulerConfig(lr=LR, name="stages", stages=listed))
+
+    return {
+        "cycles_1": build_lr_scheduler(SchedulerConfig(**cycle)),
+        "cycles_100": build_lr_scheduler(SchedulerConfig(**cycle, cycles=PIECES)),
+        "optax_sgdr_100": optax.sgdr_schedule([sgdr_piece] * PIECES),
+        "multistep_100": build_lr_scheduler(
+            SchedulerConfig(lr=LR, name="multistep", milestones=milestones, decay_factor=0.97)
+        ),
+        "optax_piecewise_100": optax.piecewise_constant_schedule(
+            LR, {step: 0.97 for step in milestones}
+        ),
+        "stages_3": stages(3),
+        "stages_100": stages(PIECES),
+    }
+
+
+def bench_composed(sizes: Sizes) -> dict[str, float]:
+    """Issue 11: jitted time and compiled size of 100 cycles, milestones and stages, side by
+    side with 1 cycle, 3 stages and optax's equivalents; host time per call."""
+    schedules = composed_schedules(sizes.composed_steps)
+    steps = jnp.arange(sizes.composed_steps, dtype=jnp.int32)
+    functions = {name: jax.jit(lambda s, f=f: f(s)) for name, f in schedules.items()}
+    result: dict[str, float] = {"steps": sizes.composed_steps, "pieces": PIECES}
+    for name, function in functions.items():
+        result[f"{name}_hlo_instructions"] = hlo_instruction_count(
+            function.lower(steps).compile().as_text()
+        )
+        for _ in range(WARMUP_CALLS):
+            jax.block_until_ready(function(steps))
+    for ours, theirs in (
+        ("cycles_100", "optax_sgdr_100"),
+        ("multistep_100", "optax_piecewise_100"),
+    ):
+        result[f"{ours}_max_abs_difference"] = check_same_values(
+            functions[ours](steps), functions[theirs](steps), f"{ours} under jit"
+        )
+    times = interleaved(
+        {name: lambda f=function: elapsed_ms(f, steps) for name, function in functions.items()},
+        sizes.composed_repeats,
+    )
+    for name, arm_times in times.items():
+        result[f"{name}_ms"] = statistics.median(arm_times)
+    host_steps = [int(step) for step in np.linspace(0, sizes.composed_steps, sizes.host_calls)]
+    for name in ("cycles_100", "stages_100", "multistep_100"):
+        result[f"{name}_host_us_per_call"] = per_call_us(
+            schedules[name], host_steps, sizes.host_repeats
+        )
+    return result
+
+
 def mlp_loss(params: dict[str, Any], inputs: Any, targets: Any) -> Any:
     """Mean squared error of a two-layer tanh MLP."""
     hidden = jnp.tanh(inputs @ params["w1"] + params["b1"])
@@ -507,6 +600,85 @@ def verdicts(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
     ]
 
 
+def composed_verdicts(composed: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Each performance target of issue 11: what it asks, what was measured, whether met."""
+    ms = {
+        name.removesuffix("_ms"): value for name, value in composed.items() if name.endswith("_ms")
+    }
+    hlo = {
+        name.removesuffix("_hlo_instructions"): value
+        for name, value in composed.items()
+        if name.endswith("_hlo_instructions")
+    }
+    return [
+        (
+            "jit, 100 cycles within 1.5x of 1 cycle",
+            f"{ms['cycles_100'] / ms['cycles_1']:.2f}x",
+            ms["cycles_100"] <= 1.5 * ms["cycles_1"],
+        ),
+        (
+            "jit, 100 cycles faster than optax.sgdr_schedule (100 pieces)",
+            f"{ms['optax_sgdr_100'] / ms['cycles_100']:.0f}x faster",
+            ms["cycles_100"] < ms["optax_sgdr_100"],
+        ),
+        (
+            "HLO, 100 cycles fewer instructions than optax.sgdr_schedule",
+            f"{hlo['cycles_100']} vs {hlo['optax_sgdr_100']}",
+            hlo["cycles_100"] < hlo["optax_sgdr_100"],
+        ),
+        (
+            "HLO, 100 cycles <= 1.5x 1 cycle + a small constant (32)",
+            f"{hlo['cycles_100']} vs {hlo['cycles_1']}",
+            hlo["cycles_100"] <= 1.5 * hlo["cycles_1"] + 32,
+        ),
+        (
+            f"jit, multistep (100) / piecewise_constant <= 1.0 (noise {RATIO_NOISE:.0%})",
+            f"{ms['multistep_100'] / ms['optax_piecewise_100']:.3f}",
+            ms["multistep_100"] <= (1 + RATIO_NOISE) * ms["optax_piecewise_100"],
+        ),
+        (
+            "HLO, 100 stages <= about 2x 3 stages",
+            f"{hlo['stages_100']} vs {hlo['stages_3']}",
+            hlo["stages_100"] <= 2 * hlo["stages_3"],
+        ),
+        (
+            "host, 100 cycles <= 3 us per call",
+            f"{composed['cycles_100_host_us_per_call']:.2f} us",
+            composed["cycles_100_host_us_per_call"] <= 3,
+        ),
+        (
+            "host, 100 stages <= 5 us per call",
+            f"{composed['stages_100_host_us_per_call']:.2f} us",
+            composed["stages_100_host_us_per_call"] <= 5,
+        ),
+    ]
+
+
+def print_composed(composed: dict[str, Any], smoke: bool) -> None:
+    """The composed schedules' figures (issue 11), then (full run only) their verdicts."""
+    print(f"\ncomposed schedules, {composed['steps']:,} steps under jit:")
+    print(f"  {'schedule':22}  {'ms':>9}  {'HLO':>5}  {'host us/call':>12}")
+    for name in (
+        "cycles_1",
+        "cycles_100",
+        "optax_sgdr_100",
+        "multistep_100",
+        "optax_piecewise_100",
+        "stages_3",
+        "stages_100",
+    ):
+        host = composed.get(f"{name}_host_us_per_call")
+        print(
+            f"  {name:22}  {composed[f'{name}_ms']:9.3f}  "
+            f"{composed[f'{name}_hlo_instructions']:5d}  {'' if host is None else f'{host:12.2f}'}"
+        )
+    if smoke:
+        return
+    print()
+    for target, measured, met in composed_verdicts(composed):
+        print(f"{'met   ' if met else 'MISSED'}  {target}: {measured}")
+
+
 def print_table(results: dict[str, dict[str, Any]], smoke: bool) -> None:
     """The figures side by side, then (full run only) the verdicts."""
     startup, host, vector = results["startup"], results["host_eval"], results["jit_vectorized"]
@@ -615,24 +787,35 @@ def main() -> None:
         default=Path(__file__).with_name("results.json"),
         help="where to write the JSON figures (default: %(default)s)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["composed"],
+        help="run only this section (the composed schedules of issue 11)",
+    )
     args = parser.parse_args()
     sizes = SMOKE if args.smoke else FULL
     started = time.perf_counter()
-    results: dict[str, Any] = {
-        # First, while this process is still idle: the app starts in subprocesses.
-        "startup": bench_startup(sizes.startup_runs),
-        "host_eval": bench_host_eval(sizes),
-        "jit_vectorized": bench_jit(sizes),
-        "train_step": bench_train_step(sizes),
-        "sweep": bench_sweep(sizes.sweep_jobs),
-    }
+    if args.only:
+        results: dict[str, Any] = {"composed": bench_composed(sizes)}
+    else:
+        results = {
+            # First, while this process is still idle: the app starts in subprocesses.
+            "startup": bench_startup(sizes.startup_runs),
+            "host_eval": bench_host_eval(sizes),
+            "jit_vectorized": bench_jit(sizes),
+            "train_step": bench_train_step(sizes),
+            "sweep": bench_sweep(sizes.sweep_jobs),
+            "composed": bench_composed(sizes),
+        }
     results["meta"] = {
         **machine(),
         "smoke": args.smoke,
         "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]),
         "seconds": time.perf_counter() - started,
     }
-    print_table(results, smoke=args.smoke)
+    if not args.only:
+        print_table(results, smoke=args.smoke)
+    print_composed(results["composed"], smoke=args.smoke)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\n{results['meta']['seconds']:.0f} s; figures written to {args.output}")
 

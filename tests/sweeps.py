@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from composed_reference import composed_lr
 from omegaconf import DictConfig, OmegaConf
-from reference import reference_lr
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "examples" / "train.py"
@@ -83,7 +83,7 @@ def assert_each_job_followed_its_schedule(jobs: list[Path]) -> list[DictConfig]:
         fields["decay_steps"] = config.steps  # what the trainer passes at runtime
         metrics = read_metrics(job / "metrics.csv")
         np.testing.assert_array_equal(metrics["step"], np.arange(config.steps), err_msg=str(job))
-        expected = [reference_lr(int(step), **fields) for step in metrics["step"]]
+        expected = [composed_lr(int(step), **fields) for step in metrics["step"]]
         np.testing.assert_allclose(
             metrics["lr"], expected, rtol=1e-6, atol=1e-6 * fields["lr"], err_msg=str(job)
         )

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
-SECTIONS = ("startup", "host_eval", "jit_vectorized", "train_step", "sweep")
+SECTIONS = ("startup", "host_eval", "jit_vectorized", "train_step", "sweep", "composed")
 
 
 def test_smoke_run_writes_every_section_with_numbers(tmp_path: Path) -> None:

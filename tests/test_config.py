@@ -37,6 +37,17 @@ ADDED_FIELDS = {
     "cooldown_fraction": None,
     "power": 2.0,
     "timescale": 10000.0,
+    # composable schedules (issue 11)
+    "cooldown_start": None,
+    "cycles": 1,
+    "cycle_mult": 1.0,
+    "cycle_decay": 1.0,
+    "rewarmup_steps": 0,
+    "rewarmup_fraction": None,
+    "milestones": None,
+    "milestone_fractions": None,
+    "decay_factor": 0.1,
+    "stages": None,
 }
 
 
@@ -139,7 +150,16 @@ def test_options_have_the_seeds_fields_plus_only_their_familys_own(family):
     assert ("timescale" in option) == (family == "inverse_sqrt")
     assert option["_target_"] == "hydra_optax_schedules.build_schedule"
     assert option["name"] == family
-    expected_changes = {"lr", "decay_steps", "name", "cooldown_shape"}
+    decaying = family in ("linear", "cosine", "exponential", "polynomial")
+    for name in ("cycles", "cycle_mult", "cycle_decay", "rewarmup_steps", "rewarmup_fraction"):
+        assert (name in option) == decaying, name
+    for name in ("milestones", "milestone_fractions", "decay_factor"):
+        assert (name in option) == (family == "multistep"), name
+    assert ("stages" in option) == (family == "stages")
+    assert "cooldown_start" in option
+    # The stages of the stages option are mandatory (???): it has no default stages.
+    expected_changes = {"lr", "decay_steps", "name", "cooldown_shape", "stages"}
+    assert option.get("stages", "???") == "???"
     assert option["cooldown_shape"] == ("sqrt" if family == "wsd" else "linear")
     for name, default in option.items():
         if name in config and name not in expected_changes:

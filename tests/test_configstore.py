@@ -18,7 +18,9 @@ OUR_OPTIONS = [
     "exponential_decay",
     "inverse_sqrt",
     "linear",
+    "multistep",
     "polynomial",
+    "stages",
     "wsd",
 ]
 

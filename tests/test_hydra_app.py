@@ -16,7 +16,7 @@ def test_help_lists_the_scheduler_group(user_app):
     proc = user_app.run("--help")
     options = (
         "constant, cosine, cosine_decay, exponential, exponential_decay, inverse_sqrt, linear, "
-        "polynomial, wsd"
+        "multistep, polynomial, stages, wsd"
     )
     assert f"\nscheduler: {options}\n" in proc.stdout
 

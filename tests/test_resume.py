@@ -11,6 +11,7 @@ count, and continues.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -124,7 +125,8 @@ def train_and_checkpoint(run, directory):
         updates.append(float(scaled))
     steps = range(resume_at, resume_at + RESUMED_STEPS)
     fields = OmegaConf.to_container(cfg.scheduler, resolve=True)
-    fields = {k: v for k, v in fields.items() if not k.startswith("_")}
+    # The fields of schedule-semantics.md: these runs leave the composable ones at defaults.
+    fields = {k: v for k, v in fields.items() if k in inspect.signature(reference_lr).parameters}
     fields["decay_steps"] = length or fields["decay_steps"]
     return {
         "host": [schedule(s) for s in steps],

@@ -193,6 +193,13 @@ for key, value in sent["objects"].items():
 """
 
 
+#: What the options that have no default main phase need (train.yaml: 500 steps, warmup 50).
+OWN_FIELDS = {
+    "multistep": ["scheduler.milestones=[200,300]"],
+    "stages": ["scheduler.stages=[{steps:100,shape:cosine,end:0.1},{}]"],
+}
+
+
 def configs_and_schedules() -> dict[str, object]:
     """Every option composed as the trainer's config, as its dataclass and as its schedule,
     and a ``SchedulerConfig`` using every shape, with its schedule."""
@@ -205,6 +212,7 @@ def configs_and_schedules() -> dict[str, object]:
                     f"scheduler={name}",
                     "scheduler.end_lr_factor=0.1",
                     "scheduler.cooldown_steps=100",
+                    *OWN_FIELDS.get(name, []),
                 ],
             )
             objects[f"{name} composed config"] = cfg

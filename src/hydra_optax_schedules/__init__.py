@@ -9,7 +9,12 @@ Importing this package does not import JAX or optax; a schedule imports JAX the 
 it is called on a JAX array.
 """
 
-from hydra_optax_schedules.config import OPTION_CLASSES, SchedulerConfig, SchedulerOption
+from hydra_optax_schedules.config import (
+    OPTION_CLASSES,
+    SchedulerConfig,
+    SchedulerOption,
+    StageConfig,
+)
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.safe_load import load_schedule
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
@@ -21,6 +26,7 @@ __all__ = [
     "ScheduleConfigError",
     "SchedulerConfig",
     "SchedulerOption",
+    "StageConfig",
     "build_lr_scheduler",
     "build_schedule",
     "load_schedule",

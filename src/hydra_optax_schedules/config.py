@@ -17,6 +17,7 @@ This module imports nothing heavy: Hydra loads it as soon as an app uses the ``s
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -24,12 +25,16 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 __all__ = [
     "COOLDOWN_SHAPES",
+    "DECAYING",
     "FAMILY_DEFAULTS",
     "OPTION_CLASSES",
     "SCHEDULE_NAMES",
+    "STAGE_SHAPES",
     "WARMUP_SHAPES",
     "SchedulerConfig",
     "SchedulerOption",
+    "StageConfig",
+    "StageOption",
     "canonical_name",
     "default_for",
     "option_node",
@@ -46,14 +51,28 @@ SCHEDULE_NAMES: dict[str, str] = {
     "polynomial": "polynomial",
     "inverse_sqrt": "inverse_sqrt",
     "wsd": "wsd",
+    "multistep": "multistep",
+    "stages": "stages",
 }
 WARMUP_SHAPES = ("linear", "cosine")
 COOLDOWN_SHAPES = ("linear", "cosine", "sqrt")
+STAGE_SHAPES = ("constant", "linear", "cosine", "sqrt", "exponential", "polynomial")
+#: Families whose main phase decays from ``lr`` to the end value ``E``, and may restart.
+DECAYING = ("linear", "cosine", "exponential", "polynomial")
 
 #: Fields that only some families use; the other families' options leave them out.
 FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
     "power": ("polynomial",),
     "timescale": ("inverse_sqrt",),
+    "cycles": DECAYING,
+    "cycle_mult": DECAYING,
+    "cycle_decay": DECAYING,
+    "rewarmup_steps": DECAYING,
+    "rewarmup_fraction": DECAYING,
+    "milestones": ("multistep",),
+    "milestone_fractions": ("multistep",),
+    "decay_factor": ("multistep",),
+    "stages": ("stages",),
 }
 
 #: The defaults of fields whose ``SchedulerConfig`` default is ``None``, "the family's
@@ -85,6 +104,31 @@ def default_for(family: str, field_name: str) -> Any:
 
 
 @dataclass(frozen=True)
+class StageConfig:
+    """One stage of a ``stages`` schedule: a curve between two multiples of ``lr``.
+
+    Attributes:
+        steps: The stage's length in steps (>= 1). Exclusive with ``fraction``.
+        fraction: ... or as a fraction of ``decay_steps``: ``floor(fraction * D + 1/2)`` steps.
+            A stage with neither takes the rest of the main phase (the last stage only).
+        shape: One of ``STAGE_SHAPES``: ``constant``, ``linear``, ``cosine``, ``sqrt``
+            (``a + (b - a) * sqrt(x)``), ``exponential`` or ``polynomial``.
+        start: Value at the stage's first step, as a multiple of ``lr``; ``None`` is the
+            previous stage's ``end`` (``1.0`` for the first stage). A value other than the
+            previous end is a jump.
+        end: Value where the stage ends, as a multiple of ``lr``; ``None`` is ``start``.
+        power: Exponent of a ``polynomial`` stage (> 0).
+    """
+
+    steps: int | None = None
+    fraction: float | None = None
+    shape: str = "linear"
+    start: float | None = None
+    end: float | None = None
+    power: float = 2.0
+
+
+@dataclass(frozen=True)
 class SchedulerConfig:
     """Configuration for a learning-rate schedule (xlstm-jax's ``SchedulerConfig``).
 
@@ -94,7 +138,9 @@ class SchedulerConfig:
     A schedule has up to three phases over ``decay_steps`` steps in total: a warmup from
     ``warmup_start_lr`` to ``lr`` over ``warmup_steps``, the main phase named by ``name``, and
     a cooldown to ``cooldown_lr`` over the last ``cooldown_steps``. The README's semantics
-    table gives the value at every step.
+    table gives the value at every step. The main phase may restart (``cycles``), decay in
+    steps (``name="multistep"``) or be any list of ``stages``, and the cooldown may branch off
+    any step (``cooldown_start``): see ``docs/composable.md``.
 
     Attributes:
         lr: Peak learning rate of the main phase (finite, > 0).
@@ -122,6 +168,25 @@ class SchedulerConfig:
             cooldown starts at the step nearest ``(1 - cooldown_fraction) * decay_steps``.
         power: Exponent of the ``polynomial`` family (> 0; 1 is linear).
         timescale: ``tau`` of the ``inverse_sqrt`` family, ``lr * sqrt(tau / (tau + t))`` (> 0).
+        cooldown_start: The step where the cooldown starts (>= ``warmup_steps``), instead of
+            ``decay_steps - cooldown_steps``: a cooldown branched off any step. The main phase
+            keeps the shape it has without a cooldown (over ``decay_steps - warmup_steps``
+            steps), and the cooldown runs over the next ``cooldown_steps`` steps from the value
+            the schedule has at ``cooldown_start``.
+        cycles: Restarts of a decaying family: the main phase is split into this many cycles
+            (>= 1), each decaying from its peak to the end value.
+        cycle_mult: Each cycle is this many times longer than the one before (> 0; SGDR's
+            ``T_mult``).
+        cycle_decay: The peak of cycle ``i`` (from 0) is ``lr * cycle_decay ** i`` (> 0).
+        rewarmup_steps: Each cycle after the first starts with a warmup of this many steps,
+            from the end value to its peak, in ``warmup_shape``.
+        rewarmup_fraction: ... or of this fraction of the cycle's length (in [0, 1]).
+        milestones: ``multistep``: the steps (strictly increasing, after the warmup and before
+            the cooldown) where the learning rate is multiplied by ``decay_factor``.
+        milestone_fractions: ... or the milestones as fractions of ``decay_steps``.
+        decay_factor: ``multistep``: the factor applied at each milestone (> 0).
+        stages: ``stages``: the main phase as a sequence of :class:`StageConfig` (or mappings
+            of its fields), in order.
 
     Example:
         >>> from hydra_optax_schedules import SchedulerConfig, build_lr_scheduler
@@ -147,14 +212,25 @@ class SchedulerConfig:
     cooldown_fraction: float | None = None
     power: float = 2.0
     timescale: float = 10000.0
+    cooldown_start: int | None = None
+    cycles: int = 1
+    cycle_mult: float = 1.0
+    cycle_decay: float = 1.0
+    rewarmup_steps: int = 0
+    rewarmup_fraction: float | None = None
+    milestones: tuple[int, ...] | None = None
+    milestone_fractions: tuple[float, ...] | None = None
+    decay_factor: float = 0.1
+    stages: tuple[StageConfig, ...] | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of field ``key``, or ``default`` if there is no such field."""
         return getattr(self, key, default)
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as a plain dictionary, for saving to disk or logging."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        """The config as a plain dictionary of JSON values, for saving to disk or logging:
+        sequences become lists, stages mappings of their fields."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @staticmethod
     def from_dict(
@@ -194,6 +270,17 @@ class SchedulerConfig:
         )
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with its sequences as lists and its dataclasses as dicts, recursively."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 class SchedulerOption:
     """Base class of the ``scheduler`` group's options (one generated dataclass per family).
 
@@ -213,6 +300,26 @@ def _option_type(annotation: str) -> Any:
     return Any if "int" in annotation or "float" in annotation else annotation
 
 
+def _stage_option_class() -> type:
+    """``StageOption``: ``StageConfig`` as the typed node of one stage in Hydra's config, so
+    that a typo in a stage's key is rejected and ``scheduler.stages.0.end=0.2`` overrides it."""
+    fields = [
+        (f.name, _option_type(str(f.type)), field(default=f.default))
+        for f in dataclasses.fields(StageConfig)
+    ]
+    option = dataclasses.make_dataclass("StageOption", fields)
+    option.__module__ = __name__
+    option.__doc__ = "One stage of the ``stages`` option (``StageConfig``'s fields)."
+    return option
+
+
+StageOption = _stage_option_class()
+
+#: Fields whose type in the options is not derived from ``SchedulerConfig``'s: the stages of
+#: the ``stages`` option are typed nodes, and mandatory there.
+OPTION_FIELDS: dict[str, tuple[Any, Any]] = {"stages": (list[StageOption], MISSING)}
+
+
 def _option_class(family: str) -> type[SchedulerOption]:
     """The dataclass of ``family``'s option, generated from ``SchedulerConfig``'s fields.
 
@@ -227,6 +334,7 @@ def _option_class(family: str) -> type[SchedulerOption]:
             continue
         default = defaults.get(config_field.name, config_field.default)
         annotation = _option_type(str(config_field.type))
+        annotation, default = OPTION_FIELDS.get(config_field.name, (annotation, default))
         fields.append((config_field.name, annotation, field(default=default)))
     fields += [
         ("_target_", "str", field(default=BUILDER_TARGET)),

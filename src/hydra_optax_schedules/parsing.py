@@ -11,7 +11,7 @@ import ast
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, Union
 
 from hydra_optax_schedules.errors import ScheduleConfigError
@@ -41,6 +41,17 @@ def parse_dataclass(
             f"cannot read a {config_class.__name__} from {type(data).__name__} {show(data)}: "
             "expected a mapping of field names to values"
         )
+    return _build(config_class, data, "", ignore_extensive_attributes, none_to_zero_for_ints)
+
+
+def _build(
+    config_class: type[ConfigT],
+    data: Mapping[str, Any],
+    prefix: str,
+    ignore_extensive_attributes: bool,
+    none_to_zero_for_ints: bool,
+) -> ConfigT:
+    """``config_class`` from a mapping; ``prefix`` names where it sits (``"stages[1]."``)."""
     hints = typing.get_type_hints(config_class)
     fields = {f.name for f in dataclasses.fields(config_class) if f.init}
     values: dict[str, Any] = {}
@@ -49,11 +60,11 @@ def parse_dataclass(
             if ignore_extensive_attributes:
                 continue
             raise ScheduleConfigError(
-                f"{show(key)} is not a field of {config_class.__name__}; "
+                f"{prefix}{show(key)} is not a field of {config_class.__name__}; "
                 f"valid fields: {', '.join(sorted(fields))}",
-                field=str(key),
+                field=f"{prefix}{key}",
             )
-        values[key] = _convert(key, value, hints[key], none_to_zero_for_ints)
+        values[key] = _convert(f"{prefix}{key}", value, hints[key], none_to_zero_for_ints)
     try:
         return config_class(**values)
     except TypeError as error:  # a required field is missing
@@ -78,7 +89,7 @@ def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
     values = {}
     for keyword in call.keywords:
         try:
-            values[keyword.arg] = ast.literal_eval(keyword.value)
+            values[keyword.arg] = _literal(keyword.value)
         except ValueError:
             raise ScheduleConfigError(
                 f"{keyword.arg}: only literal values are read from a string, "
@@ -86,6 +97,16 @@ def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
                 field=keyword.arg,
             ) from None
     return values
+
+
+def _literal(node: ast.expr) -> Any:
+    """A literal, where ``Name(key=literal, ...)`` (a nested config's ``repr``, such as a
+    stage's) reads as the mapping of its keywords: the name is never resolved."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args:
+        return {keyword.arg: _literal(keyword.value) for keyword in node.keywords}
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [_literal(item) for item in node.elts]
+    return ast.literal_eval(node)
 
 
 def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool) -> Any:
@@ -104,11 +125,37 @@ def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool
             converted = _to_scalar(value, kind)
             if converted is not _NO_VALUE:
                 return converted
+    for kind in allowed:
+        if typing.get_origin(kind) is tuple:
+            return _items(name, value, typing.get_args(kind)[0], none_to_zero_for_ints)
     expected = " or ".join(getattr(k, "__name__", str(k)) for k in allowed)
     raise ScheduleConfigError(f"{name}={show(value)} is invalid: expected {expected}", field=name)
 
 
 _NO_VALUE = object()
+
+
+def _items(name: str, value: Any, element: Any, none_to_zero_for_ints: bool) -> tuple[Any, ...]:
+    """A list (or tuple) of ``element`` values, as a tuple; a nested config from a mapping."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise ScheduleConfigError(f"{name}={show(value)} is invalid: expected a list", field=name)
+    items = []
+    for i, item in enumerate(value):
+        where = f"{name}[{i}]"
+        if dataclasses.is_dataclass(element):
+            if isinstance(item, element):
+                items.append(item)
+                continue
+            if not isinstance(item, Mapping):
+                raise ScheduleConfigError(
+                    f"{where}={show(item)} is invalid: expected a mapping of "
+                    f"{element.__name__}'s fields",
+                    field=where,
+                )
+            items.append(_build(element, item, f"{where}.", False, none_to_zero_for_ints))
+        else:
+            items.append(_convert(where, item, element, none_to_zero_for_ints))
+    return tuple(items)
 
 
 def _to_scalar(value: Any, kind: type) -> Any:

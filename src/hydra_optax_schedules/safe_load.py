@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_optax_schedules.config import SchedulerConfig
+from hydra_optax_schedules.config import SchedulerConfig, StageConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.schedule import Schedule
 from hydra_optax_schedules.validation import as_number, show
@@ -36,6 +36,9 @@ TRUSTED_TARGETS = (
 )
 
 _FIELDS = frozenset(field.name for field in dataclasses.fields(SchedulerConfig))
+_STAGE_FIELDS = frozenset(field.name for field in dataclasses.fields(StageConfig))
+#: The fields that hold a list of single values.
+_LIST_FIELDS = ("milestones", "milestone_fractions")
 _SCALARS = (bool, int, float, str, type(None))
 # A whole value that is ``${path.to.key}``: a reference to another key of the same document,
 # looked up here. Anything else with ``${`` calls a resolver or builds a string, and is refused.
@@ -84,8 +87,11 @@ def load_schedule(
     - ``_target_`` may be absent or one of :data:`TRUSTED_TARGETS`; any other value is
       refused (and never imported). ``_partial_`` is accepted and ignored; any other key
       that is not a ``SchedulerConfig`` field (``_args_``, ``_recursive_``, a typo) is refused.
-    - Every field holds one value (a number, string, boolean or null). A mapping or a list is
-      refused, because ``instantiate`` would recurse into it and call any ``_target_`` inside.
+    - Every field holds one value (a number, string, boolean or null), except ``milestones``
+      and ``milestone_fractions`` (lists of such values) and ``stages`` (a list of mappings
+      of stage fields to such values). Any other mapping or list is refused, and so is any
+      key in a stage that is not a stage field (``_target_`` included): ``instantiate``
+      would recurse into it and call any ``_target_`` inside.
     - YAML is parsed with PyYAML's safe loader: a tag such as ``!!python/object/apply`` is an
       error, not a call.
     - A value that is exactly ``${path.to.key}`` is looked up in the same document, as Hydra
@@ -159,7 +165,7 @@ def load_schedule(
                 f"{', '.join(sorted(_FIELDS))}",
                 field=str(name),
             )
-        values[name] = _scalar(document, prefix, name, value)
+        values[name] = _field_value(document, prefix, name, value)
     if decay_steps is not None:
         values["decay_steps"] = decay_steps
     if "lr" not in values:
@@ -216,6 +222,29 @@ def _select(document: Any, key: str | None) -> Mapping[str, Any]:
             f"{what} is a {type(node).__name__}, expected a mapping of scheduler fields"
         )
     return node
+
+
+def _field_value(document: Any, prefix: str, name: str, value: Any) -> Any:
+    """The plain value of field ``name``: one value, or the lists of the fields that hold one."""
+    if name in _LIST_FIELDS and isinstance(value, (list, tuple)):
+        return [_scalar(document, prefix, f"{name}[{i}]", item) for i, item in enumerate(value)]
+    if name == "stages" and isinstance(value, (list, tuple)):
+        return [_stage(document, prefix, f"{name}[{i}]", item) for i, item in enumerate(value)]
+    return _scalar(document, prefix, name, value)
+
+
+def _stage(document: Any, prefix: str, name: str, stage: Any) -> dict[str, Any]:
+    """One stage: a mapping of stage fields to single values."""
+    if not isinstance(stage, Mapping):
+        raise _refused(prefix, name, stage, "expected a mapping of stage fields")
+    for key in stage:
+        if key not in _STAGE_FIELDS:
+            raise ScheduleConfigError(
+                f"{prefix}{name}.{key} is refused: not a stage field; valid fields: "
+                f"{', '.join(sorted(_STAGE_FIELDS))}",
+                field=f"{name}.{key}",
+            )
+    return {key: _scalar(document, prefix, f"{name}.{key}", value) for key, value in stage.items()}
 
 
 def _scalar(document: Any, prefix: str, name: str, value: Any) -> Any:

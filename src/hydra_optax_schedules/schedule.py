@@ -7,6 +7,7 @@ importing this module, and building a schedule, stays cheap.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import sys
 import warnings
@@ -18,7 +19,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from hydra_optax_schedules.config import SchedulerConfig
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
-from hydra_optax_schedules.shapes import HOST, Phase
+from hydra_optax_schedules.shapes import CURVE_COEFFICIENTS, Phase, curve_value, value_at
 from hydra_optax_schedules.validation import ineffective_fields, normalize, plan_phases
 
 __all__ = ["Schedule", "build_lr_scheduler", "build_schedule"]
@@ -53,7 +54,7 @@ class Schedule:
     given" is ``None``, family defaults filled in), and ``phases`` a tuple of frozen phases.
     """
 
-    __slots__ = ("__weakref__", "config", "phases")
+    __slots__ = ("__weakref__", "_starts", "config", "phases")
     config: SchedulerConfig
     phases: tuple[Phase, ...]
 
@@ -86,6 +87,7 @@ class Schedule:
     def _plan(self, config: SchedulerConfig, field_prefix: str = "") -> None:
         object.__setattr__(self, "config", normalize(config, field_prefix))
         object.__setattr__(self, "phases", plan_phases(self.config, field_prefix))
+        object.__setattr__(self, "_starts", tuple(phase.start for phase in self.phases))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(
@@ -115,18 +117,18 @@ class Schedule:
         """The value at one host step, with Python floats and ``math`` functions."""
         if step != step:  # NaN
             return math.nan
-        step = max(step, 0)
-        for phase in self.phases:
-            if phase.end is None or step < phase.end:
-                return float(phase.value(HOST, step - phase.start))
-        return float(self.phases[-1].end_value)
+        return value_at(self.phases, self._starts, step)
 
     def _over(self, xp: Any, steps: Any) -> Any:
-        """The values over an array of steps: every phase computed once, then selected.
+        """The values over an array of steps.
 
-        For integer steps, each phase's local step is computed in the step's integer type
-        (exact, no overflow) and only then converted to float. Phases that start beyond the
-        largest representable step are left out of the computation altogether.
+        A schedule of a few phases (warmup, main, cooldown) evaluates each phase's formula
+        over all steps and selects; one of many phases (cycles, milestones, stages) looks up
+        each step's phase in a table and evaluates each curve once with the coefficients of
+        the steps' phases gathered, so its cost does not grow with the number of phases. For
+        integer steps, the local step is computed in the step's integer type (exact, no
+        overflow) and only then converted to float. Phases that start beyond the
+        largest representable step are left out.
         """
         integer = xp.issubdtype(steps.dtype, xp.integer)
         if integer:
@@ -142,19 +144,14 @@ class Schedule:
         # Past the end of the last phase, its end value, exactly (t = length may round).
         final = self.phases[-1]
         holds = final.end is not None and final.end <= largest and final.curve != "constant"
-        result = final.end_value if holds else None
-        next_start = final.end
-        for phase in reversed(phases):
-            if phase.curve == "constant":
-                value = phase.value(xp, None)
-            else:
-                last = largest if phase.length is None else min(phase.length, largest)
-                local = xp.clip(steps - bound(phase.start), 0, bound(last))
-                value = phase.value(xp, local.astype(float_dtype))
-            if result is not None:
-                value = xp.where(steps < bound(next_start), value, result)
-            result = value
-            next_start = phase.start
+        held = (final.end_value, bound(final.end)) if holds else None
+        if len(phases) <= _FEW_PHASES:
+            lasts = [bound(largest if p.length is None else min(p.length, largest)) for p in phases]
+            result = _each_phase(xp, steps, phases, lasts, bound, float_dtype, held)
+        else:
+            result = _indexed(xp, steps, phases, bound, float_dtype)
+            if held is not None:
+                result = xp.where(steps < held[1], result, held[0])
         if not integer:
             result = xp.where(xp.isnan(steps), math.nan, result)
         return xp.broadcast_to(xp.asarray(result, dtype=float_dtype), steps.shape)
@@ -185,6 +182,126 @@ def _stacklevel_outside_package() -> int:
     while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__):
         frame, level = frame.f_back, level + 1
     return level
+
+
+#: Up to this many phases, every phase is evaluated and the step's selected: cheaper than a
+#: search and gathers (XLA on CPU gathers one element at a time), and at parity with optax.
+_FEW_PHASES = 4
+
+
+def _each_phase(
+    xp: Any,
+    steps: Any,
+    phases: list[Phase],
+    lasts: list[Any],
+    bound: Any,
+    float_dtype: Any,
+    held: tuple[float, Any] | None,
+) -> Any:
+    """Every phase's formula over all steps, each step taking its own phase's value (or
+    ``held = (value, from_step)`` from that step on)."""
+    result, after = held if held is not None else (None, None)
+    for phase, last in zip(reversed(phases), reversed(lasts), strict=True):
+        if phase.curve == "constant":
+            value = phase.value(xp, None)
+        else:
+            local = xp.clip(steps - bound(phase.start), 0, last)
+            value = phase.value(xp, local.astype(float_dtype))
+        if result is not None:
+            value = xp.where(steps < after, value, result)
+        result, after = value, bound(phase.start)
+    return result
+
+
+def _indexed(xp: Any, steps: Any, phases: list[Phase], bound: Any, float_dtype: Any) -> Any:
+    """Each step's phase looked up (:func:`_phase_index`), its bounds and coefficients
+    gathered, and each curve evaluated once for all steps.
+
+    Every coefficient is gathered from its own column: XLA on CPU gathers single numbers
+    many times faster than rows.
+    """
+    index = _phase_index(xp, steps, [p.start for p in phases], bound)
+
+    def column(values: list[Any], dtype: Any) -> Any:
+        return xp.asarray(values, dtype=dtype)[index]
+
+    # A step is before the next phase's start, so within its own phase: only a step before
+    # the first phase (negative) needs a clamp, and past the last, the caller holds its end.
+    local = xp.maximum(steps - column([bound(p.start) for p in phases], steps.dtype), 0)
+    local = local.astype(float_dtype)
+    curves = list(dict.fromkeys(p.curve for p in phases))
+    result = None
+    for curve in reversed(curves):
+        # Steps in a phase of another curve get the coefficients of one of this curve's
+        # phases: a value discarded below, but finite, and so is its derivative.
+        stand_in = next(p for p in phases if p.curve == curve).coefficients
+        gathered = {
+            name: column(
+                [(p.coefficients if p.curve == curve else stand_in)[name] for p in phases],
+                float_dtype,
+            )
+            for name in CURVE_COEFFICIENTS[curve]
+        }
+        value = curve_value(xp, curve, local, gathered)
+        if result is not None:
+            value = xp.where(column([p.curve == curve for p in phases], bool), value, result)
+        result = value
+    return result
+
+
+#: The most buckets in the table of :func:`_phase_index`.
+_MAX_TABLE = 1 << 16
+
+
+@functools.lru_cache(maxsize=64)
+def _bucket_table(starts: tuple[int, ...]) -> tuple[int, tuple[int, ...], int]:
+    """``(width, table, extra)`` for :func:`_phase_index`: buckets of ``width`` steps (the
+    shortest distance between two starts, widened to at most ``_MAX_TABLE`` buckets), the
+    phase at each bucket's first step, and the most starts any bucket holds after it."""
+    import numpy
+
+    ends = numpy.asarray(starts, dtype=numpy.int64)
+    width = max(int(numpy.diff(ends).min()), -(-starts[-1] // _MAX_TABLE))
+    firsts = numpy.arange(starts[-1] // width + 1, dtype=numpy.int64) * width
+    table = numpy.searchsorted(ends, firsts, side="right") - 1
+    lasts = numpy.searchsorted(ends, firsts + (width - 1), side="right") - 1
+    return width, tuple(table.tolist()), int((lasts - table).max())
+
+
+def _phase_index(xp: Any, steps: Any, starts: list[int], bound: Any) -> Any:
+    """Each step's phase: the last one whose start is ``<= step`` (the first before it).
+
+    Steps fall into buckets of ``width`` steps; a table holds the phase at each bucket's first
+    step, and a step is in that phase or, past their starts, in one of the ``extra`` next
+    (at most one when ``width`` is the shortest phase): one lookup and ``extra`` comparisons,
+    whatever the number of phases. Phases so unequal that a bucket would hold more starts
+    than a binary search has levels are found by the binary search.
+    """
+    count = len(starts)
+    width, table, extra = _bucket_table(tuple(starts))
+    if extra > math.log2(count):
+        found = _searchsorted(xp, xp.asarray([bound(s) for s in starts], dtype=steps.dtype), steps)
+        return xp.clip(found - 1, 0, count - 1)
+    # A negative or NaN step is in the first bucket (a NaN step's value is NaN in the end).
+    bucket = xp.where(steps >= 0, steps // bound(width), 0)
+    bucket = xp.minimum(bucket, len(table) - 1).astype(xp.int32)
+    index = xp.asarray(table, dtype=xp.int32)[bucket]
+    beyond = math.inf if bound is float else int(xp.iinfo(steps.dtype).max)
+    following = xp.asarray([bound(s) for s in starts[1:]] + [beyond], dtype=steps.dtype)
+    for _ in range(extra):
+        index = index + (steps >= following[index])
+    return xp.minimum(index, count - 1)
+
+
+def _searchsorted(xp: Any, starts: Any, steps: Any) -> Any:
+    """How many of the sorted ``starts`` are ``<= steps``, elementwise: a binary search.
+
+    Under JAX the search is unrolled (``log2`` of the number of phases levels, each a gather
+    and a compare over all steps), which XLA fuses; its default loop is several times slower.
+    """
+    if xp.__name__ == "numpy":
+        return xp.searchsorted(starts, steps, side="right")
+    return xp.searchsorted(starts, steps, side="right", method="scan_unrolled")
 
 
 def _numeric(steps: Any) -> Any:

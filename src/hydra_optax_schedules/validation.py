@@ -8,22 +8,27 @@ when a schedule is built, so a bad config stops a run before training starts.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 from hydra_optax_schedules.config import (
     COOLDOWN_SHAPES,
+    DECAYING,
     SCHEDULE_NAMES,
+    STAGE_SHAPES,
     WARMUP_SHAPES,
     WSD_COOLDOWN_FRACTION,
     SchedulerConfig,
+    StageConfig,
     canonical_name,
     default_for,
 )
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.shapes import Phase
+from hydra_optax_schedules.shapes import Phase, value_at
 
 __all__ = [
     "as_number",
@@ -37,8 +42,6 @@ __all__ = [
 
 # Two end values agree if they differ by float rounding only (3e-4 / 3e-3 != 0.1 exactly).
 END_LR_REL_TOL = 1e-6
-# Families whose main phase decays from lr to the end value E over a main phase of >= 1 step.
-DECAYING = ("linear", "cosine", "exponential", "polynomial")
 
 
 def show(value: Any) -> str:
@@ -117,7 +120,7 @@ def _real(
         elif at_most == math.inf:
             valid = f"expected a finite number {bound}"
         else:
-            valid = f"expected a number in [0, {at_most:g}]"
+            valid = f"expected a number in {'(' if positive else '['}0, {at_most:g}]"
         raise _invalid(prefix, field, value, valid + _string_hint(value))
     return number
 
@@ -193,6 +196,70 @@ def normalize(config: SchedulerConfig, prefix: str = "") -> SchedulerConfig:
         cooldown_fraction=optional(_real, "cooldown_fraction", at_most=1.0),
         power=_real(prefix, "power", config.power, positive=True),
         timescale=_real(prefix, "timescale", config.timescale, positive=True),
+        cooldown_start=optional(_count, "cooldown_start"),
+        cycles=_cycles(prefix, config.cycles),
+        cycle_mult=_real(prefix, "cycle_mult", config.cycle_mult, positive=True),
+        cycle_decay=_real(prefix, "cycle_decay", config.cycle_decay, positive=True),
+        rewarmup_steps=_count(prefix, "rewarmup_steps", config.rewarmup_steps),
+        rewarmup_fraction=optional(_real, "rewarmup_fraction", at_most=1.0),
+        milestones=optional(_each, "milestones", each=_count),
+        milestone_fractions=optional(_each, "milestone_fractions", each=_real),
+        decay_factor=_real(prefix, "decay_factor", config.decay_factor, positive=True),
+        stages=optional(_each, "stages", each=_stage),
+    )
+
+
+def _cycles(prefix: str, value: Any) -> int:
+    """``cycles``: a whole number >= 1."""
+    number = as_number(value)
+    if not isinstance(number, int) or number < 1:
+        raise _invalid(prefix, "cycles", value, "expected a whole number of cycles >= 1")
+    return _count(prefix, "cycles", value)
+
+
+def _each(prefix: str, field: str, value: Any, *, each: Any) -> tuple[Any, ...]:
+    """The items of the list ``value``, each checked by ``each`` as ``field[i]``."""
+    is_list = isinstance(value, Sequence) or getattr(value, "ndim", None) == 1
+    if not is_list or isinstance(value, (str, bytes)):
+        raise _invalid(prefix, field, value, "expected a list")
+    return tuple(each(prefix, f"{field}[{i}]", item) for i, item in enumerate(value))
+
+
+_STAGE_FIELDS = tuple(f.name for f in dataclasses.fields(StageConfig))
+
+
+def _stage(prefix: str, field: str, value: Any) -> StageConfig:
+    """One stage, from a ``StageConfig``, a mapping of its fields, or a stage's Hydra node."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if not isinstance(value, Mapping):
+        raise _invalid(
+            prefix, field, value, f"expected a mapping of stage fields ({', '.join(_STAGE_FIELDS)})"
+        )
+    for key in value:
+        if key not in _STAGE_FIELDS:
+            raise ScheduleConfigError(
+                f"{prefix}{field}.{key} is not a stage field; valid fields: "
+                f"{', '.join(_STAGE_FIELDS)}",
+                field=f"{field}.{key}",
+            )
+    stage = StageConfig(**value)
+    name = f"{field}."
+
+    def optional(check: Any, key: str, **kwargs: Any) -> Any:
+        item = getattr(stage, key)
+        return None if item is None else check(prefix, name + key, item, **kwargs)
+
+    steps = optional(_count, "steps")
+    if steps == 0:
+        raise _invalid(prefix, name + "steps", 0, "expected a whole number of steps >= 1")
+    return StageConfig(
+        steps=steps,
+        fraction=optional(_real, "fraction", positive=True, at_most=1.0),
+        shape=_choice(prefix, name + "shape", stage.shape, STAGE_SHAPES),
+        start=optional(_rate, "start"),
+        end=optional(_rate, "end"),
+        power=_real(prefix, name + "power", stage.power, positive=True),
     )
 
 
@@ -287,9 +354,11 @@ def _phase_lengths(config: SchedulerConfig, prefix: str) -> tuple[int, int]:
 def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
     """The phases of a normalized config's schedule, in order.
 
-    Warmup ``[0, W)``, main ``[W, D - C)``, cooldown ``[D - C, D]``; the last phase holds its
-    final value forever after. Empty phases are left out, except a main phase that is last.
-    A constant or inverse-sqrt schedule without a cooldown needs no ``decay_steps``.
+    Warmup ``[0, W)``, the main phase ``[W, D - C)`` (one phase, or its cycles, milestones or
+    stages), and the cooldown ``[D - C, D]``, or ``[S, S + C]`` from ``cooldown_start = S``;
+    the last phase holds its final value forever after. Empty phases are left out, except a
+    main phase that is last. A constant, inverse-sqrt, multistep or stages schedule without a
+    cooldown needs no ``decay_steps`` (unless it gives lengths as fractions of it).
     """
     family = canonical_name(config.name)
     lr, total = config.lr, config.decay_steps
@@ -306,8 +375,19 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
             "a ratio end / lr that a float can hold",
             field="end_lr",
         )
+    if config.cycles > 1 and family not in DECAYING:
+        raise _invalid(
+            prefix,
+            "cycles",
+            config.cycles,
+            f"only a decaying family ({', '.join(DECAYING)}) restarts; the {config.name} "
+            "schedule has 1 cycle",
+        )
     warmup, cooldown = _phase_lengths(config, prefix)
-    if total is None and (family in DECAYING or cooldown > 0):
+    branch = config.cooldown_start
+    if branch is not None:
+        _check_branch(config, prefix, warmup, cooldown)
+    if total is None and (family in DECAYING or (cooldown > 0 and branch is None)):
         raise _needs_length(prefix, "a cooldown" if cooldown > 0 else f"the {config.name} schedule")
     if family == "wsd" and cooldown == 0:
         if config.cooldown_fraction is None and config.cooldown_steps == 0:
@@ -319,60 +399,400 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
             f"{prefix}cooldown_steps or a larger {prefix}cooldown_fraction",
             field="cooldown_fraction",
         )
-    if total is not None and warmup + cooldown > total:
+    in_main = 0 if branch is not None else cooldown  # a branched cooldown is not in D
+    if total is not None and warmup + in_main > total:
+        if branch is not None:
+            message = f"{prefix}warmup_steps={warmup} > {prefix}decay_steps={total} is invalid"
+        else:
+            message = (
+                f"{prefix}warmup_steps={warmup} + {prefix}cooldown_steps={cooldown} > "
+                f"{prefix}decay_steps={total} is invalid"
+            )
         raise ScheduleConfigError(
-            f"{prefix}warmup_steps={warmup} + {prefix}cooldown_steps={cooldown} > "
-            f"{prefix}decay_steps={total} is invalid: warmup and cooldown must fit in decay_steps",
-            field="decay_steps",
+            f"{message}: warmup and cooldown must fit in decay_steps", field="decay_steps"
         )
-    main = None if total is None else total - warmup - cooldown
+    main = None if total is None else total - warmup - in_main
     if family in DECAYING and main == 0:
         raise ScheduleConfigError(
             f"{prefix}decay_steps={total} - {prefix}warmup_steps={warmup} - "
-            f"{prefix}cooldown_steps={cooldown} = 0 is invalid: the {config.name} schedule needs "
-            "a main phase of at least one step",
+            f"{prefix}cooldown_steps={in_main} = 0 is invalid: the {config.name} schedule "
+            "needs a main phase of at least one step",
             field="decay_steps",
         )
 
-    if family in DECAYING:
-        main_phase = Phase("main", warmup, main, family, lr, end, param=config.power)
-    elif family == "inverse_sqrt":
-        tau = config.timescale
-        reached = 0.0 if main is None else lr * math.sqrt(tau / (tau + main))
-        main_phase = Phase("main", warmup, main, "inverse_sqrt", lr, reached, param=tau)
-    else:  # constant, wsd
-        main_phase = Phase("main", warmup, main, "constant", lr, lr)
-
+    pieces = _main_pieces(config, family, prefix, warmup, main, end)
     phases = []
     if warmup > 0:
         phases.append(Phase("warmup", 0, warmup, config.warmup_shape, config.warmup_start_lr, lr))
-    if main != 0 or cooldown == 0:
-        phases.append(main_phase)
+    if branch is not None:
+        cooldown_from = value_at(pieces, tuple(p.start for p in pieces), branch)
+        pieces = _until(pieces, branch)
+    elif cooldown > 0:
+        branch, cooldown_from = total - cooldown, pieces[-1].end_value
+    phases += pieces
     if cooldown > 0:
         phases.append(
             Phase(
                 "cooldown",
-                total - cooldown,
+                branch,
                 cooldown,
                 config.cooldown_shape,
-                main_phase.end_value,
+                cooldown_from,
                 config.cooldown_lr,
             )
         )
-    return tuple(phases)
+    # Empty phases (a main phase of 0 steps) are left out, unless last: the value it holds.
+    return tuple(p for i, p in enumerate(phases) if p.length != 0 or i == len(phases) - 1)
+
+
+def _check_branch(config: SchedulerConfig, prefix: str, warmup: int, cooldown: int) -> None:
+    """``cooldown_start`` lies after the warmup, and starts a cooldown of at least one step."""
+    if config.cooldown_start < warmup:
+        raise _invalid(
+            prefix,
+            "cooldown_start",
+            config.cooldown_start,
+            f"the cooldown starts after the warmup: expected a step >= {prefix}warmup_steps="
+            f"{warmup}",
+        )
+    if cooldown == 0:
+        raise ScheduleConfigError(
+            f"{prefix}cooldown_start={config.cooldown_start} with {prefix}cooldown_steps=0 is "
+            f"invalid: a branched cooldown needs a length; set {prefix}cooldown_steps >= 1 (or "
+            f"{prefix}cooldown_fraction)",
+            field="cooldown_steps",
+        )
+
+
+def _until(pieces: list[Phase], step: int) -> list[Phase]:
+    """``pieces`` up to ``step``: the one running there cut, a hold to it if they end before."""
+    kept = []
+    for piece in pieces:
+        if piece.end is not None and piece.end <= step:
+            kept.append(piece)
+        elif piece.start < step:
+            kept.append(piece.cut(step - piece.start))
+            return kept
+        else:
+            return kept
+    last = pieces[-1]
+    if last.end is not None and last.end < step:
+        value = last.end_value
+        kept.append(Phase("hold", last.end, step - last.end, "constant", value, value))
+    return kept
+
+
+def _main_pieces(
+    config: SchedulerConfig, family: str, prefix: str, start: int, length: int | None, end: Any
+) -> list[Phase]:
+    """The main phase over ``[start, start + length)``: one phase, or the pieces it is made of
+    (``length`` is ``None`` when the run's length is left open)."""
+    lr = config.lr
+    if family in DECAYING:
+        return _cycle_pieces(config, family, prefix, start, length, end)
+    if family == "inverse_sqrt":
+        tau = config.timescale
+        reached = 0.0 if length is None else lr * math.sqrt(tau / (tau + length))
+        return [Phase("main", start, length, "inverse_sqrt", lr, reached, param=tau)]
+    if family == "multistep":
+        return _multistep_pieces(config, prefix, start, length)
+    if family == "stages":
+        return _stage_pieces(config, prefix, start, length)
+    return [Phase("main", start, length, "constant", lr, lr)]  # constant, wsd
+
+
+def _multistep_pieces(
+    config: SchedulerConfig, prefix: str, start: int, length: int | None
+) -> list[Phase]:
+    """``lr * decay_factor ** k`` after the ``k``-th milestone: one constant piece each."""
+    milestones, fractions = config.milestones, config.milestone_fractions
+    if (milestones is None) == (fractions is None):
+        both = "are both set" if milestones is not None else "are both unset"
+        raise ScheduleConfigError(
+            f"{prefix}milestones={show(milestones)} and {prefix}milestone_fractions="
+            f"{show(fractions)} {both}: the multistep schedule needs exactly one of them",
+            field="milestones",
+        )
+    field = "milestones" if fractions is None else "milestone_fractions"
+    given = milestones if fractions is None else fractions
+    if not given:
+        raise _invalid(prefix, field, given, "expected at least one milestone")
+    if fractions is not None:
+        if config.decay_steps is None:
+            raise _needs_length(prefix, f"{prefix}milestone_fractions")
+        for i, fraction in enumerate(fractions):
+            if not 0 < fraction < 1:
+                raise _invalid(prefix, f"{field}[{i}]", fraction, "expected a number in (0, 1)")
+        milestones = tuple(nearest_step(exact(f), config.decay_steps) for f in fractions)
+    end = math.inf if length is None else start + length
+    for i, step in enumerate(milestones):
+        if not start < step < end:
+            where = f"in ({start}, {end})" if length is not None else f"> {start}"
+            raise _invalid(
+                prefix,
+                f"{field}[{i}]",
+                given[i],
+                f"expected a milestone step after the warmup and before the cooldown, {where}"
+                + ("" if fractions is None else f"; it is step {step}"),
+            )
+        if i and step <= milestones[i - 1]:
+            raise _invalid(
+                prefix,
+                f"{field}[{i}]",
+                given[i],
+                f"milestones must be strictly increasing; it is step {step}, after step "
+                f"{milestones[i - 1]}",
+            )
+    pieces = []
+    for k, (first, after) in enumerate(zip((start, *milestones), (*milestones, end), strict=True)):
+        try:
+            value = config.lr * config.decay_factor**k
+        except OverflowError:
+            value = math.inf
+        if not 0 < value <= MAX_LR:
+            raise ScheduleConfigError(
+                f"{prefix}decay_factor={config.decay_factor!r} is invalid with {k} milestones: "
+                f"lr * decay_factor ** {k} = {value!r} must be a learning rate > 0 that "
+                f"float32 holds (<= {MAX_LR:.4g})",
+                field="decay_factor",
+            )
+        name = "main" if k == 0 else f"milestone {k}"
+        steps = None if after == math.inf else after - first
+        pieces.append(Phase(name, first, steps, "constant", value, value))
+    return pieces
+
+
+def _stage_pieces(
+    config: SchedulerConfig, prefix: str, start: int, length: int | None
+) -> list[Phase]:
+    """The stages, one piece each, laid end to end from ``start``; they must cover the main
+    phase exactly when its length is known."""
+    stages = config.stages
+    if not stages:
+        raise _invalid(
+            prefix, "stages", stages, "expected a list of at least one stage (steps, shape, ...)"
+        )
+    lengths: list[int | None] = []
+    for j, stage in enumerate(stages):
+        name = f"stages[{j}]."
+        if stage.steps is not None and stage.fraction is not None:
+            raise ScheduleConfigError(
+                f"{prefix}{name}steps={stage.steps} and {prefix}{name}fraction="
+                f"{stage.fraction!r} are both set: set only one of them",
+                field=f"{name}fraction",
+            )
+        if stage.steps is not None:
+            lengths.append(stage.steps)
+        elif stage.fraction is not None:
+            if config.decay_steps is None:
+                raise _needs_length(prefix, f"{prefix}{name}fraction")
+            steps = nearest_step(exact(stage.fraction), config.decay_steps)
+            if steps == 0:
+                raise _invalid(
+                    prefix,
+                    f"{name}fraction",
+                    stage.fraction,
+                    f"it rounds to 0 steps of {prefix}decay_steps={config.decay_steps}",
+                )
+            lengths.append(steps)
+        elif j < len(stages) - 1:
+            raise ScheduleConfigError(
+                f"{prefix}stages[{j}] has neither steps nor fraction: only the last stage may "
+                "take the rest of the main phase; set its steps or fraction",
+                field=f"{name}steps",
+            )
+        elif length is None:
+            raise _needs_length(prefix, f"{prefix}stages[{j}] (the rest of the main phase)")
+        else:
+            lengths.append(None)
+    covered = sum(n for n in lengths if n is not None)
+    if lengths[-1] is None:
+        if covered >= length:
+            raise ScheduleConfigError(
+                f"{prefix}stages before the last cover {covered} steps, and the main phase has "
+                f"{length}: the last stage, which takes the rest, would be empty",
+                field="stages",
+            )
+        lengths[-1] = length - covered
+    elif length is not None and covered != length:
+        raise ScheduleConfigError(
+            f"{prefix}stages cover {covered} steps, but the main phase has {length} "
+            "(decay_steps - warmup_steps - cooldown_steps): the stages must cover it exactly",
+            field="stages",
+        )
+    pieces, begin, previous = [], start, 1.0
+    for j, (stage, steps) in enumerate(zip(stages, lengths, strict=True)):
+        name = f"stages[{j}]."
+        first = previous if stage.start is None else stage.start
+        last = first if stage.end is None else stage.end
+        if stage.shape == "constant" and last != first:
+            raise ScheduleConfigError(
+                f"{prefix}{name}end={last!r} is invalid: a constant stage holds its start "
+                f"({first!r}); leave end unset, or use another shape",
+                field=f"{name}end",
+            )
+        for key, multiple in (("start", first), ("end", last)):
+            value = config.lr * multiple
+            if value > MAX_LR:
+                raise _invalid(
+                    prefix,
+                    name + key,
+                    multiple,
+                    f"lr * {key} = {value!r} must be a learning rate float32 holds "
+                    f"(<= {MAX_LR:.4g})",
+                )
+            if stage.shape == "exponential" and not value > 0:
+                raise _invalid(
+                    prefix, name + key, multiple, "an exponential stage needs start and end > 0"
+                )
+        pieces.append(
+            Phase(
+                f"stage {j}",
+                begin,
+                steps,
+                stage.shape,
+                config.lr * first,
+                config.lr * last,
+                param=stage.power,
+            )
+        )
+        begin, previous = begin + steps, last
+    return pieces
+
+
+def _cycle_pieces(
+    config: SchedulerConfig, family: str, prefix: str, start: int, length: int, end: float
+) -> list[Phase]:
+    """A decaying main phase: ``cycles`` cycles, each from its peak to ``end``, each after the
+    first starting with its rewarmup (see ``cycle_boundaries``)."""
+    if config.cycles == 1:
+        return [Phase("main", start, length, family, config.lr, end, param=config.power)]
+    offsets = _cycle_offsets(config, prefix, length)
+    pieces = []
+    for i, (first, after) in enumerate(itertools.pairwise(offsets)):
+        cycle = after - first
+        rewarmup = 0 if i == 0 else _rewarmup(config, prefix, i, cycle)
+        peak = _peak(config, prefix, i, family, end)
+        if rewarmup:
+            pieces.append(
+                Phase(f"rewarmup {i}", start + first, rewarmup, config.warmup_shape, end, peak)
+            )
+        pieces.append(
+            Phase(
+                f"cycle {i}",
+                start + first + rewarmup,
+                cycle - rewarmup,
+                family,
+                peak,
+                end,
+                param=config.power,
+            )
+        )
+    return pieces
+
+
+def _cycle_offsets(config: SchedulerConfig, prefix: str, length: int) -> list[int]:
+    """Where each cycle starts in the main phase, and its end: ``floor(M * S_i / S_n + 1/2)``
+    with ``S_i = m^0 + ... + m^(i-1)`` in exact rationals (``m = cycle_mult``)."""
+    n, mult = config.cycles, exact(config.cycle_mult)
+
+    def too_short(why: str) -> ScheduleConfigError:
+        return ScheduleConfigError(
+            f"{prefix}cycles={n} with {prefix}cycle_mult={config.cycle_mult!r} is invalid over "
+            f"a main phase of {length} steps: {why}; every cycle needs at least 1 step",
+            field="cycles",
+        )
+
+    if n > length:
+        raise too_short(f"{n} cycles do not fit in {length} steps")
+    if mult != 1:
+        # The shortest cycle is about M * |m - 1| * min(1, m^(n-1)) / |m^n - 1|: refuse a
+        # config whose shortest cycle is far below one step before computing m^n exactly.
+        log_m = math.log(mult)
+        log_shortest = (
+            math.log(length)
+            + math.log(abs(mult - 1))
+            + min(0.0, (n - 1) * log_m)
+            - max(0.0, n * log_m)
+            - math.log1p(-math.exp(-abs(n * log_m)))
+        )
+        if log_shortest < math.log(0.25):
+            raise too_short("the shortest cycle would be less than a step long")
+        total = mult**n - 1
+        offsets = [nearest_step((mult**i - 1) / total, length) for i in range(n + 1)]
+    else:
+        offsets = [nearest_step(Fraction(i, n), length) for i in range(n + 1)]
+    for i, (first, after) in enumerate(itertools.pairwise(offsets)):
+        if after - first < 1:
+            raise too_short(f"cycle {i} would be {after - first} steps long")
+    return offsets
+
+
+def _rewarmup(config: SchedulerConfig, prefix: str, i: int, cycle: int) -> int:
+    """``R_i``: the rewarmup of cycle ``i >= 1``, which must leave a step to decay."""
+    steps, fraction = config.rewarmup_steps, config.rewarmup_fraction
+    if fraction is not None and steps != 0:
+        raise ScheduleConfigError(
+            f"{prefix}rewarmup_steps={steps} and {prefix}rewarmup_fraction={fraction!r} are "
+            "both set: set only one of them",
+            field="rewarmup_fraction",
+        )
+    field = "rewarmup_steps" if fraction is None else "rewarmup_fraction"
+    rewarmup = steps if fraction is None else nearest_step(exact(fraction), cycle)
+    if cycle - rewarmup < 1:
+        raise ScheduleConfigError(
+            f"{prefix}cycles={config.cycles} with {prefix}{field}={getattr(config, field)!r} is "
+            f"invalid: cycle {i} is {cycle} steps long, and its rewarmup of {rewarmup} steps "
+            "leaves no step to decay; use fewer cycles or a shorter rewarmup",
+            field="cycles",
+        )
+    return rewarmup
+
+
+def _peak(config: SchedulerConfig, prefix: str, i: int, family: str, end: float) -> float:
+    """``p_i = lr * cycle_decay ** i``: a learning rate float32 holds (and, for an exponential
+    decay, one that ``end / p_i`` is a float's ratio of)."""
+    try:
+        peak = config.lr * config.cycle_decay**i
+    except OverflowError:
+        peak = math.inf
+    valid = 0 < peak <= MAX_LR
+    if valid and family == "exponential":
+        valid = 0 < end / peak < math.inf
+    if not valid:
+        raise ScheduleConfigError(
+            f"{prefix}cycle_decay={config.cycle_decay!r} is invalid with {prefix}cycles="
+            f"{config.cycles}: the peak of cycle {i}, lr * cycle_decay ** {i} = {peak!r}, must "
+            f"be a learning rate > 0 that float32 holds (<= {MAX_LR:.4g})"
+            + (" and a ratio end / peak a float holds" if family == "exponential" else ""),
+            field="cycle_decay",
+        )
+    return peak
 
 
 #: The fields that shape only part of some schedules: what each needs to have an effect, and
-#: whether a schedule has it, from its family and the kinds of phase it has.
+#: whether a schedule has it, from its family, the kinds of phase it has (``"warmup"``,
+#: ``"rewarmup"``, ``"cycle"``, ``"cooldown"``, ...) and its config.
 _NEEDS: dict[str, tuple[str, Any]] = {
-    "end_lr": (f"a decaying family ({', '.join(DECAYING)})", lambda f, _: f in DECAYING),
-    "end_lr_factor": (f"a decaying family ({', '.join(DECAYING)})", lambda f, _: f in DECAYING),
-    "power": ("the polynomial family", lambda f, _: f == "polynomial"),
-    "timescale": ("the inverse_sqrt family", lambda f, _: f == "inverse_sqrt"),
-    "warmup_start_lr": ("a warmup", lambda _, kinds: "warmup" in kinds),
-    "warmup_shape": ("a warmup", lambda _, kinds: "warmup" in kinds),
-    "cooldown_lr": ("a cooldown", lambda _, kinds: "cooldown" in kinds),
-    "cooldown_shape": ("a cooldown", lambda _, kinds: "cooldown" in kinds),
+    "end_lr": (f"a decaying family ({', '.join(DECAYING)})", lambda f, _, __: f in DECAYING),
+    "end_lr_factor": (
+        f"a decaying family ({', '.join(DECAYING)})",
+        lambda f, _, __: f in DECAYING,
+    ),
+    "power": ("the polynomial family", lambda f, _, __: f == "polynomial"),
+    "timescale": ("the inverse_sqrt family", lambda f, _, __: f == "inverse_sqrt"),
+    "warmup_start_lr": ("a warmup", lambda _, kinds, __: "warmup" in kinds),
+    "warmup_shape": ("a warmup or a rewarmup", lambda _, kinds, __: kinds & {"warmup", "rewarmup"}),
+    "cooldown_lr": ("a cooldown", lambda _, kinds, __: "cooldown" in kinds),
+    "cooldown_shape": ("a cooldown", lambda _, kinds, __: "cooldown" in kinds),
+    "cycle_mult": ("cycles > 1", lambda f, _, c: f in DECAYING and c.cycles > 1),
+    "cycle_decay": ("cycles > 1", lambda f, _, c: f in DECAYING and c.cycles > 1),
+    "rewarmup_steps": ("cycles > 1", lambda f, _, c: f in DECAYING and c.cycles > 1),
+    "rewarmup_fraction": ("cycles > 1", lambda f, _, c: f in DECAYING and c.cycles > 1),
+    "milestones": ("the multistep family", lambda f, _, __: f == "multistep"),
+    "milestone_fractions": ("the multistep family", lambda f, _, __: f == "multistep"),
+    "decay_factor": ("the multistep family", lambda f, _, __: f == "multistep"),
+    "stages": ("the stages family", lambda f, _, __: f == "stages"),
 }
 
 
@@ -382,18 +802,20 @@ def ineffective_fields(config: SchedulerConfig, phases: tuple[Phase, ...]) -> di
     A field is set when it differs from its default (the family's, for a field the family
     defaults); it has no effect when the schedule lacks what it shapes: an end value on a
     family that does not decay to one, ``power`` off the polynomial family, a warmup's start
-    or shape without a warmup, a cooldown's end or shape without a cooldown. ``decay_steps``
-    is the run's length, a fact about the run rather than a setting, and is never listed.
+    or shape without a warmup (or, for the shape, a rewarmup), a cooldown's end or shape
+    without a cooldown, the shape of cycles without cycles, milestones off the multistep
+    family, stages off the stages family. ``decay_steps`` is the run's length, a fact about
+    the run rather than a setting, and is never listed.
 
     Returns:
         Each such field mapped to what it would need to have an effect.
     """
     family = canonical_name(config.name)
-    kinds = {phase.name for phase in phases}
+    kinds = {phase.name.split()[0] for phase in phases}
     defaults = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
     defaults["cooldown_shape"] = default_for(family, "cooldown_shape")
     return {
         field: needs
         for field, (needs, has_it) in _NEEDS.items()
-        if getattr(config, field) != defaults[field] and not has_it(family, kinds)
+        if getattr(config, field) != defaults[field] and not has_it(family, kinds, config)
     }
