@@ -317,7 +317,7 @@ StageOption = _stage_option_class()
 
 #: Fields whose type in the options is not derived from ``SchedulerConfig``'s: the stages of
 #: the ``stages`` option are typed nodes, and mandatory there.
-OPTION_FIELDS: dict[str, tuple[Any, Any]] = {"stages": (list[StageOption], MISSING)}
+OPTION_FIELDS: dict[str, tuple[Any, Any]] = {"stages": (list[StageOption], MISSING)}  # type: ignore[valid-type]
 
 
 def _option_class(family: str) -> type[SchedulerOption]:
@@ -357,4 +357,6 @@ globals().update({cls.__name__: cls for cls in OPTION_CLASSES.values()})
 
 def option_node(name: str) -> DictConfig:
     """Option ``name`` of the ``scheduler`` group, as the typed config Hydra composes."""
-    return OmegaConf.structured(OPTION_CLASSES[SCHEDULE_NAMES[name]](name=name))
+    option: Any = OPTION_CLASSES[SCHEDULE_NAMES[name]]
+    node: DictConfig = OmegaConf.structured(option(name=name))
+    return node

@@ -12,7 +12,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar, Union, cast
 
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.validation import as_number, show
@@ -53,7 +53,7 @@ def _build(
 ) -> ConfigT:
     """``config_class`` from a mapping; ``prefix`` names where it sits (``"stages[1]."``)."""
     hints = typing.get_type_hints(config_class)
-    fields = {f.name for f in dataclasses.fields(config_class) if f.init}
+    fields = {f.name for f in dataclasses.fields(cast(Any, config_class)) if f.init}
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
@@ -86,8 +86,13 @@ def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
         raise ScheduleConfigError(
             f"the string names class {call.func.id!r}, expected {config_class.__name__!r}"
         )
-    values = {}
+    values: dict[str, Any] = {}
     for keyword in call.keywords:
+        if keyword.arg is None:  # **mapping
+            raise ScheduleConfigError(
+                f"cannot read a {config_class.__name__} from {show(text)}: expected "
+                "field=value arguments only"
+            )
         try:
             values[keyword.arg] = _literal(keyword.value)
         except ValueError:
@@ -142,7 +147,7 @@ def _items(name: str, value: Any, element: Any, none_to_zero_for_ints: bool) -> 
     items = []
     for i, item in enumerate(value):
         where = f"{name}[{i}]"
-        if dataclasses.is_dataclass(element):
+        if isinstance(element, type) and dataclasses.is_dataclass(element):
             if isinstance(item, element):
                 items.append(item)
                 continue

@@ -12,7 +12,8 @@ import math
 import sys
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from types import FrameType
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
@@ -55,6 +56,7 @@ class Schedule:
     """
 
     __slots__ = ("__weakref__", "_starts", "config", "phases")
+    _starts: tuple[int, ...]
     config: SchedulerConfig
     phases: tuple[Phase, ...]
 
@@ -131,6 +133,7 @@ class Schedule:
         largest representable step are left out.
         """
         integer = xp.issubdtype(steps.dtype, xp.integer)
+        largest: float
         if integer:
             largest = int(xp.iinfo(steps.dtype).max)
             phases = [p for p in self.phases if p.start <= largest]
@@ -144,7 +147,7 @@ class Schedule:
         # Past the end of the last phase, its end value, exactly (t = length may round).
         final = self.phases[-1]
         holds = final.end is not None and final.end <= largest and final.curve != "constant"
-        held = (final.end_value, bound(final.end)) if holds else None
+        held = (final.end_value, bound(final.end)) if final.end is not None and holds else None
         if len(phases) <= _FEW_PHASES:
             lasts = [bound(largest if p.length is None else min(p.length, largest)) for p in phases]
             result = _each_phase(xp, steps, phases, lasts, bound, float_dtype, held)
@@ -178,7 +181,8 @@ def _restore(cls: type[Schedule], config: SchedulerConfig) -> Schedule:
 
 def _stacklevel_outside_package() -> int:
     """The ``stacklevel`` that points a warning at the first caller outside this package."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__):
         frame, level = frame.f_back, level + 1
     return level
@@ -366,7 +370,8 @@ def build_lr_scheduler(scheduler_config: ConfigLike) -> Schedule:
                 f"{error.full_key} is missing (???): set it, e.g. {error.full_key}=...",
                 field=str(error.key),
             ) from None
-        return _build(values, prefix)
+        assert isinstance(values, dict)  # a DictConfig's container is a dict
+        return _build(cast("dict[str, Any]", values), prefix)
     if isinstance(scheduler_config, Mapping):
         return _build(dict(scheduler_config), prefix="")
     raise TypeError(

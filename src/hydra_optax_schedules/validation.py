@@ -13,7 +13,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 from hydra_optax_schedules.config import (
     COOLDOWN_SHAPES,
@@ -67,7 +67,7 @@ def as_number(value: Any) -> int | float | None:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return None
     if type(value) in (int, float):
-        return value
+        return cast("int | float", value)
     if getattr(value, "shape", None) == () and hasattr(value, "dtype"):  # a 0-d array
         import numpy
 
@@ -344,9 +344,11 @@ def _phase_lengths(config: SchedulerConfig, prefix: str) -> tuple[int, int]:
         )
     warmup = config.warmup_steps
     if warmup_fraction is not None:
+        assert total is not None  # a fraction without the run length was refused above
         warmup = nearest_step(exact(warmup_fraction), total)
     cooldown = config.cooldown_steps
     if cooldown_fraction is not None:
+        assert total is not None
         cooldown = total - nearest_step(1 - exact(cooldown_fraction), total)
     return warmup, cooldown
 
@@ -360,7 +362,7 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
     main phase that is last. A constant, inverse-sqrt, multistep or stages schedule without a
     cooldown needs no ``decay_steps`` (unless it gives lengths as fractions of it).
     """
-    family = canonical_name(config.name)
+    family = SCHEDULE_NAMES[config.name]  # normalized: a known name
     lr, total = config.lr, config.decay_steps
     end = _end_value(config, prefix) if family in DECAYING else None
     if family == "exponential" and end == 0:
@@ -369,7 +371,7 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
             "is invalid: exponential decay needs an end value > 0; set end_lr or end_lr_factor",
             field="end_lr",
         )
-    if family == "exponential" and not 0 < end / lr < math.inf:
+    if family == "exponential" and end is not None and not 0 < end / lr < math.inf:
         raise ScheduleConfigError(
             f"{prefix}lr={lr!r} to an end value of {end!r} is invalid: exponential decay needs "
             "a ratio end / lr that a float can hold",
@@ -425,12 +427,14 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
     if warmup > 0:
         phases.append(Phase("warmup", 0, warmup, config.warmup_shape, config.warmup_start_lr, lr))
     if branch is not None:
-        cooldown_from = value_at(pieces, tuple(p.start for p in pieces), branch)
+        cooldown_from = value_at(tuple(pieces), tuple(p.start for p in pieces), branch)
         pieces = _until(pieces, branch)
     elif cooldown > 0:
+        assert total is not None  # a cooldown without the run length was refused above
         branch, cooldown_from = total - cooldown, pieces[-1].end_value
     phases += pieces
     if cooldown > 0:
+        assert branch is not None and config.cooldown_shape is not None  # normalized
         phases.append(
             Phase(
                 "cooldown",
@@ -447,6 +451,7 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
 
 def _check_branch(config: SchedulerConfig, prefix: str, warmup: int, cooldown: int) -> None:
     """``cooldown_start`` lies after the warmup, and starts a cooldown of at least one step."""
+    assert config.cooldown_start is not None
     if config.cooldown_start < warmup:
         raise _invalid(
             prefix,
@@ -489,6 +494,7 @@ def _main_pieces(
     (``length`` is ``None`` when the run's length is left open)."""
     lr = config.lr
     if family in DECAYING:
+        assert length is not None  # a decaying family without the run length was refused
         return _cycle_pieces(config, family, prefix, start, length, end)
     if family == "inverse_sqrt":
         tau = config.timescale
@@ -525,6 +531,7 @@ def _multistep_pieces(
                 raise _invalid(prefix, f"{field}[{i}]", fraction, "expected a number in (0, 1)")
         milestones = tuple(nearest_step(exact(f), config.decay_steps) for f in fractions)
     end = math.inf if length is None else start + length
+    assert milestones is not None  # exactly one of milestones / milestone_fractions
     for i, step in enumerate(milestones):
         if not start < step < end:
             where = f"in ({start}, {end})" if length is not None else f"> {start}"
@@ -557,7 +564,7 @@ def _multistep_pieces(
                 field="decay_factor",
             )
         name = "main" if k == 0 else f"milestone {k}"
-        steps = None if after == math.inf else after - first
+        steps = None if after == math.inf else int(after) - first
         pieces.append(Phase(name, first, steps, "constant", value, value))
     return pieces
 
@@ -607,6 +614,7 @@ def _stage_pieces(
             lengths.append(None)
     covered = sum(n for n in lengths if n is not None)
     if lengths[-1] is None:
+        assert length is not None  # a rest stage without the run length was refused above
         if covered >= length:
             raise ScheduleConfigError(
                 f"{prefix}stages before the last cover {covered} steps, and the main phase has "
@@ -621,7 +629,7 @@ def _stage_pieces(
             field="stages",
         )
     pieces, begin, previous = [], start, 1.0
-    for j, (stage, steps) in enumerate(zip(stages, lengths, strict=True)):
+    for j, (stage, steps) in enumerate(zip(stages, cast("list[int]", lengths), strict=True)):
         name = f"stages[{j}]."
         first = previous if stage.start is None else stage.start
         last = first if stage.end is None else stage.end
@@ -810,7 +818,7 @@ def ineffective_fields(config: SchedulerConfig, phases: tuple[Phase, ...]) -> di
     Returns:
         Each such field mapped to what it would need to have an effect.
     """
-    family = canonical_name(config.name)
+    family = SCHEDULE_NAMES[config.name]  # normalized: a known name
     kinds = {phase.name.split()[0] for phase in phases}
     defaults = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
     defaults["cooldown_shape"] = default_for(family, "cooldown_shape")
