@@ -111,4 +111,14 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# "quick" checks that the suite runs where it is installed from the sdist (test_release.py),
+# with 20 examples per property: the properties themselves are what "ci" explores.
+settings.register_profile(
+    "quick",
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile("ci")

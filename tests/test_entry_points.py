@@ -24,7 +24,8 @@ from hydra_optax_schedules import (
 FIELDS = (
     "lr, name, decay_steps, end_lr, end_lr_factor, cooldown_steps, warmup_steps, cooldown_lr, "
     "warmup_start_lr, warmup_shape, warmup_fraction, cooldown_shape, cooldown_fraction, power, "
-    "timescale"
+    "timescale, cooldown_start, cycles, cycle_mult, cycle_decay, rewarmup_steps, "
+    "rewarmup_fraction, milestones, milestone_fractions, decay_factor, stages"
 )
 
 

@@ -61,8 +61,8 @@ def test_the_warning_is_a_user_warning():
         (
             dict(name="cosine", warmup_start_lr=0.1, warmup_shape="cosine"),
             "warmup_start_lr=0.1, warmup_shape='cosine' have no effect on this cosine schedule "
-            "(warmup_start_lr needs a warmup; warmup_shape needs a warmup); it is built as if "
-            "unset",
+            "(warmup_start_lr needs a warmup; warmup_shape needs a warmup or a rewarmup); it is "
+            "built as if unset",
         ),
         (
             dict(name="inverse_sqrt", cooldown_lr=0.5, cooldown_shape="sqrt"),

@@ -1,8 +1,9 @@
 """The release: ``python -m build`` makes an sdist and a wheel that ``twine check`` accepts, both
 with the LICENSE, and the sdist, unpacked in a temp dir, runs the README's first two commands
 as written: a fresh ``.venv``, the package installed with its dependencies from the index, the
-viewer, and the fast tests (the one substitution: ``pytest -m "not slow"``, since the slow
-tests include this one).
+viewer, and the fast tests (the one substitution: ``pytest -m "not slow"
+--hypothesis-profile=quick``, since the slow tests include this one, and the property tests'
+search is the main suite's job: here they run 20 examples each).
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def test_the_unpacked_sdist_runs_the_readme_commands(release, tmp_path):
     env["JAX_PLATFORMS"] = "cpu"
     for block in fresh:
         for command in commands(block.text):
-            command = command.replace(".venv/bin/pytest", '.venv/bin/pytest -m "not slow"')
+            command = command.replace(
+                ".venv/bin/pytest", '.venv/bin/pytest -m "not slow" --hypothesis-profile=quick'
+            )
             proc = subprocess.run(
                 ["bash", "-c", command],
                 cwd=root,
