@@ -47,6 +47,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
+# Hydra's logging shows INFO, and JAX logs "Unable to initialize backend 'tpu'" at INFO on every
+# machine without a TPU: harmless, and noise in a training log.
+logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
 Params = list[tuple[jax.Array, jax.Array]]
 
