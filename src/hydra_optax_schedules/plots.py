@@ -38,7 +38,17 @@ INSTALL_HINT = 'pip install "hydra-optax-schedules[viz]"'
 _FIGURE_SIZE = (8.0, 4.5)  # inches; at _DPI, a 1200 x 675 pixel image
 _DPI = 150
 _TITLE_WIDTH = 90  # characters per line of a title, before it wraps
-_PHASE_COLORS = {"warmup": "tab:orange", "main": "tab:green", "cooldown": "tab:purple"}
+#: The shade of each kind of phase; a composed main phase's pieces (``"cycle 2"``, ``"stage
+#: 0"``, ``"milestone 1"``) take their kind's, alternately lighter and darker.
+_PHASE_COLORS = {
+    "warmup": "tab:orange",
+    "rewarmup": "tab:orange",
+    "main": "tab:green",
+    "cycle": "tab:green",
+    "milestone": "tab:green",
+    "stage": "tab:green",
+    "cooldown": "tab:purple",
+}
 
 
 def axis_label(column: str) -> str:
@@ -159,9 +169,17 @@ def save_schedule_png(panels: Sequence[tuple[str, Curve, Summary]], title: str, 
         axes.plot(curve.steps, curve.values / scale, linewidth=2)
         for step in summary.boundaries:
             axes.axvline(step, color="0.5", linestyle="--", linewidth=1)
+        labelled: set[str] = set()
+        previous, alpha = None, 0.24
         for row in summary.phases:
-            color = _PHASE_COLORS.get(row.name, "tab:gray")
-            axes.axvspan(row.first, row.end, color=color, alpha=0.12, linewidth=0, label=row.name)
+            kind = row.name.split()[0]  # "cycle 2" -> "cycle"
+            color = _PHASE_COLORS.get(kind, "tab:gray")
+            label = "_nolegend_" if kind in labelled else kind  # one legend entry per kind
+            labelled.add(kind)
+            # Neighbours of one colour alternate light and dark, so each piece stands apart.
+            alpha = 0.36 - alpha if color == previous else 0.12
+            previous = color
+            axes.axvspan(row.first, row.end, color=color, alpha=alpha, linewidth=0, label=label)
         axes.legend(loc="best", fontsize="small", title="phase", title_fontsize="small")
         axes.set_xlim(0, summary.steps)
         axes.set_ylim(0, summary.peak / scale * 1.05)
