@@ -103,7 +103,11 @@ def accounted(job_ids: list[str]) -> dict[str, tuple[str, str]]:
         # A cancelled job's state reads "CANCELLED by <uid>".
         fields = (row.split("|") for row in rows)
         states = {job: (where, state.split()[0]) for job, where, state in fields}
-        ended = all(states.get(job_id, ("", "PENDING"))[1] not in UNFINISHED for job_id in job_ids)
+        # slurmdbd may record a job's end before its partition: wait for both.
+        ended = all(
+            states.get(job_id, ("", "PENDING"))[1] not in UNFINISHED and states[job_id][0]
+            for job_id in job_ids
+        )
         if ended or time.monotonic() > deadline:
             return states
         time.sleep(1)
