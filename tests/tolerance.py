@@ -73,17 +73,34 @@ def local_step(step, D, W, C):
     return 0 if step >= D else step - (D - C)
 
 
+def phase_range(step, D, W, C):
+    """``(first, last)``: the steps of the phase ``step`` is in, its end included."""
+    step = max(step, 0)
+    if step < W:
+        return 0, W
+    if D is None:
+        return W, math.inf
+    if step < D - C:
+        return W, D - C
+    return (D - C, D) if step <= D else (step, step)
+
+
 def float32_tolerance(case, steps):
     """What float32 allows at each step: a few float32 ulps of the largest LR, plus how far the
     value moves when the phase's local step is off by its float32 rounding (a long run's steps
-    are not all float32 numbers, and near its end a polynomial of power < 1 is steep)."""
+    are not all float32 numbers, and near its end a polynomial of power < 1 is steep). The
+    local step is rounded within its own phase, and clamped to it: a step rounded past its
+    phase's end is the phase's end value, never the next phase's."""
     D, W, C = lengths(case)
     floor = 8 * FLOAT32_EPS * max(named_lrs(case, steps))
     tolerance = []
     for step in steps:
         local = local_step(step, D, W, C)
         off = 4 * FLOAT32_EPS * local if math.isfinite(local) else 0.0
+        first, last = phase_range(step, D, W, C)
         at = reference_lr(step, **case)
-        moved = max(abs(reference_lr(step + d, **case) - at) for d in (-off, off))
+        moved = max(
+            abs(reference_lr(min(max(step + d, first), last), **case) - at) for d in (-off, off)
+        )
         tolerance.append(floor + moved)
     return np.array(tolerance)
