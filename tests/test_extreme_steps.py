@@ -12,12 +12,15 @@ import jax.experimental
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from composed_reference import boundaries as composed_boundaries
+from composed_reference import composed_lr
 from reference import reference_lr
 from tolerance import float32_tolerance, host_tolerance, lengths
 
 from hydra_optax_schedules import SchedulerConfig, build_lr_scheduler
 
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
+EPS32 = float(np.finfo(np.float32).eps)
 # The x64 context manager: ``jax.enable_x64`` in current JAX, ``jax.experimental`` before.
 ENABLE_X64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64
 
@@ -226,3 +229,65 @@ def test_the_final_value_is_exact_from_the_end_on_every_path(case):
         jax.vmap(schedule)(on_device),
     ):
         assert np.all(np.asarray(values) == np.float32(final))
+
+
+# Schedules of more than four pieces, whose array path looks each step's piece up in a table:
+# the last piece constant (nothing holds its end value but the lookup), unequal cycles (a step
+# compared with the next piece's start), and pieces so unequal that the lookup is a binary
+# search.
+COMPOSED = {
+    "multistep": dict(name="multistep", lr=1.0, decay_steps=120, milestones=[3, 4, 5, 50, 100]),
+    "stages-ending-constant": dict(
+        name="stages",
+        lr=1.0,
+        decay_steps=90,
+        stages=[
+            dict(steps=10, shape="cosine", start=1.0, end=0.5),
+            dict(steps=10, shape="linear", start=0.5, end=0.25),
+            dict(steps=10, shape="constant", start=0.2, end=0.2),
+            dict(steps=10, shape="cosine", start=0.2, end=0.1),
+            dict(steps=None, shape="constant", start=0.05, end=0.05),
+        ],
+    ),
+    "unequal-cycles": dict(name="cosine", lr=1.0, decay_steps=300, cycles=5, cycle_mult=1.5),
+    "binary-search": dict(
+        name="stages",
+        lr=1.0,
+        decay_steps=10**6 + 9,
+        stages=[
+            dict(steps=1, shape="constant", start=1.0 / (j + 1), end=1.0 / (j + 1))
+            for j in range(9)
+        ]
+        + [dict(steps=None, shape="constant", start=0.01, end=0.01)],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", COMPOSED.values(), ids=COMPOSED.keys())
+def test_composed_schedules_at_infinite_huge_and_negative_steps(case):
+    """An infinite step is past the end, a negative one is step 0, a NaN is NaN: on the host,
+    in NumPy (float64 and every integer type), and in JAX, eagerly and under jit."""
+    schedule = build(case)
+    bounds = boundaries_of(case)
+    floats = [-math.inf, -1.5, *[b + d for b in bounds for d in (-0.5, 0.0, 0.5)], 1e12, math.inf]
+    want = np.array([composed_lr(s, **case) for s in floats])
+    np.testing.assert_allclose([schedule(s) for s in floats], want, rtol=1e-12)
+    np.testing.assert_allclose(schedule(np.array(floats)), want, rtol=1e-12)
+    float32 = {"rtol": 16 * EPS32, "atol": 16 * EPS32}  # lr = 1: a few ulps of the peak
+    for values in (schedule(jnp.array(floats)), jax.jit(schedule)(jnp.array(floats))):
+        np.testing.assert_allclose(np.asarray(values), want, **float32)
+    assert np.isnan(schedule(np.array([math.nan]))).all()
+    assert np.isnan(np.asarray(jax.jit(schedule)(jnp.array([math.nan])))).all()
+    for dtype in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64):
+        info = np.iinfo(dtype)
+        ints = sorted({min(max(s, int(info.min)), int(info.max)) for s in [-1, *bounds, 2**40]})
+        want = np.array([composed_lr(s, **case) for s in ints])
+        np.testing.assert_allclose(schedule(np.array(ints, dtype=dtype)), want, rtol=1e-12)
+        if info.bits <= 32:  # JAX without x64 has no 64-bit integers
+            jitted = jax.jit(schedule)(jnp.array(ints, dtype=dtype))
+            np.testing.assert_allclose(np.asarray(jitted), want, **float32)
+
+
+def boundaries_of(case):
+    """Every piece boundary of ``case`` and its neighbours (the spec's, not the package's)."""
+    return sorted({b + d for b in composed_boundaries(case) for d in (-1, 0, 1) if b + d >= 0})

@@ -300,8 +300,8 @@ def test_pickle_to_dict_from_dict_and_load_schedule():
 
 def test_the_compiled_program_does_not_grow_with_the_stages():
     """A table lookup of each step's stage and one evaluation per shape, not one branch per
-    stage: 100 or 1000 stages compile to the program of 5 (a schedule of up to 4 phases
-    evaluates each and selects, which is smaller still)."""
+    stage: 100 or 1000 stages compile to the program of 5, and at most twice the program of
+    3 (a schedule of up to 4 phases evaluates each and selects, which is smaller still)."""
 
     def instructions(count):
         stages = [
@@ -324,7 +324,7 @@ def test_the_compiled_program_does_not_grow_with_the_stages():
     five = instructions(5)
     assert instructions(100) <= five + 4
     assert instructions(1000) <= five + 4
-    assert five <= 3 * instructions(3)
+    assert five <= 2 * instructions(3)
 
 
 @st.composite

@@ -108,7 +108,10 @@ class Schedule:
         if numpy is not None and isinstance(step, (numpy.integer, numpy.floating)):
             return self._at(step.item())
         if numpy is not None and isinstance(step, numpy.ndarray):
-            return self._over(numpy, _numeric(step))
+            # Every formula is evaluated at every step and the step's own value selected: the
+            # others may be NaN (cos(inf) at an infinite step), and are discarded, silently.
+            with numpy.errstate(invalid="ignore", over="ignore"):
+                return self._over(numpy, _numeric(step))
         if kind is bool:
             raise TypeError("step=True/False is invalid: a step is a number, not a boolean")
         import jax.numpy as jnp
@@ -221,12 +224,15 @@ def _indexed(xp: Any, steps: Any, phases: list[Phase], bound: Any, float_dtype: 
     """Each step's phase looked up (:func:`_phase_index`), its bounds and coefficients
     gathered, and each curve evaluated once for all steps.
 
-    Every coefficient is gathered from its own column: XLA on CPU gathers single numbers
-    many times faster than rows.
+    Every coefficient is gathered from its own column (XLA on CPU gathers single numbers many
+    times faster than rows), and a column whose phases all hold the same number is that
+    number, not gathered.
     """
     index = _phase_index(xp, steps, [p.start for p in phases], bound)
 
     def column(values: list[Any], dtype: Any) -> Any:
+        if len({repr(value) for value in values}) == 1:  # the same number, -0.0 apart from 0.0
+            return xp.asarray(values[0], dtype=dtype)
         return xp.asarray(values, dtype=dtype)[index]
 
     # A step is before the next phase's start, so within its own phase: only a step before
@@ -280,20 +286,32 @@ def _phase_index(xp: Any, steps: Any, starts: list[int], bound: Any) -> Any:
     (at most one when ``width`` is the shortest phase): one lookup and ``extra`` comparisons,
     whatever the number of phases. Phases so unequal that a bucket would hold more starts
     than a binary search has levels are found by the binary search.
+
+    Indices are unsigned, so that an index needs no wrap-around of negative values, and
+    integer steps are divided as unsigned numbers once clamped (a plain division, not a
+    floor).
     """
     count = len(starts)
     width, table, extra = _bucket_table(tuple(starts))
     if extra > math.log2(count):
         found = _searchsorted(xp, xp.asarray([bound(s) for s in starts], dtype=steps.dtype), steps)
-        return xp.clip(found - 1, 0, count - 1)
-    # A negative or NaN step is in the first bucket (a NaN step's value is NaN in the end).
-    bucket = xp.where(steps >= 0, steps // bound(width), 0)
-    bucket = xp.minimum(bucket, len(table) - 1).astype(xp.int32)
-    index = xp.asarray(table, dtype=xp.int32)[bucket]
+        return xp.clip(found - 1, 0, count - 1).astype(xp.uint32)
+    # Steps are clamped into [0, the last start] first: the table covers that, and an
+    # infinite step would have no bucket. A NaN step is in the first (its value is NaN).
+    last = bound(starts[-1])
+    if bound is int:
+        unsigned = xp.dtype(f"uint{xp.iinfo(steps.dtype).bits}")
+        bucket = xp.clip(steps, 0, last).astype(unsigned) // xp.asarray(width, dtype=unsigned)
+    else:
+        bucket = xp.where(steps >= 0, xp.minimum(steps, last), 0) // width
+    bucket = bucket.astype(xp.uint32)
+    index = xp.asarray(table, dtype=xp.uint32)[bucket]
+    if extra == 0:
+        return index
     beyond = math.inf if bound is float else int(xp.iinfo(steps.dtype).max)
     following = xp.asarray([bound(s) for s in starts[1:]] + [beyond], dtype=steps.dtype)
     for _ in range(extra):
-        index = index + (steps >= following[index])
+        index = index + (steps >= following[index]).astype(xp.uint32)
     return xp.minimum(index, count - 1)
 
 
