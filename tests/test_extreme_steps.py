@@ -263,10 +263,12 @@ COMPOSED = {
 }
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # NumPy: no NaN, even one discarded
 @pytest.mark.parametrize("case", COMPOSED.values(), ids=COMPOSED.keys())
 def test_composed_schedules_at_infinite_huge_and_negative_steps(case):
     """An infinite step is past the end, a negative one is step 0, a NaN is NaN: on the host,
-    in NumPy (float64 and every integer type), and in JAX, eagerly and under jit."""
+    in NumPy (float64 and every integer type), and in JAX, eagerly and under jit, where the
+    derivative is finite at every step."""
     schedule = build(case)
     bounds = boundaries_of(case)
     floats = [-math.inf, -1.5, *[b + d for b in bounds for d in (-0.5, 0.0, 0.5)], 1e12, math.inf]
@@ -276,6 +278,8 @@ def test_composed_schedules_at_infinite_huge_and_negative_steps(case):
     float32 = {"rtol": 16 * EPS32, "atol": 16 * EPS32}  # lr = 1: a few ulps of the peak
     for values in (schedule(jnp.array(floats)), jax.jit(schedule)(jnp.array(floats))):
         np.testing.assert_allclose(np.asarray(values), want, **float32)
+    slopes = jax.jit(jax.vmap(jax.grad(schedule)))(jnp.array(floats))
+    assert np.all(np.isfinite(np.asarray(slopes)))
     assert np.isnan(schedule(np.array([math.nan]))).all()
     assert np.isnan(np.asarray(jax.jit(schedule)(jnp.array([math.nan])))).all()
     for dtype in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64):

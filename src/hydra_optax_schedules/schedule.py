@@ -108,10 +108,7 @@ class Schedule:
         if numpy is not None and isinstance(step, (numpy.integer, numpy.floating)):
             return self._at(step.item())
         if numpy is not None and isinstance(step, numpy.ndarray):
-            # Every formula is evaluated at every step and the step's own value selected: the
-            # others may be NaN (cos(inf) at an infinite step), and are discarded, silently.
-            with numpy.errstate(invalid="ignore", over="ignore"):
-                return self._over(numpy, _numeric(step))
+            return self._over(numpy, _numeric(step))
         if kind is bool:
             raise TypeError("step=True/False is invalid: a step is a number, not a boolean")
         import jax.numpy as jnp
@@ -155,7 +152,7 @@ class Schedule:
             lasts = [bound(largest if p.length is None else min(p.length, largest)) for p in phases]
             result = _each_phase(xp, steps, phases, lasts, bound, float_dtype, held)
         else:
-            result = _indexed(xp, steps, phases, bound, float_dtype)
+            result = _indexed(xp, _within(xp, steps, phases[-1]), phases, bound, float_dtype)
             if held is not None:
                 result = xp.where(steps < held[1], result, held[0])
         if not integer:
@@ -324,6 +321,19 @@ def _searchsorted(xp: Any, starts: Any, steps: Any) -> Any:
     if xp.__name__ == "numpy":
         return xp.searchsorted(starts, steps, side="right")
     return xp.searchsorted(starts, steps, side="right", method="scan_unrolled")
+
+
+def _within(xp: Any, steps: Any, last: Phase) -> Any:
+    """Float ``steps``, those past the point where the value stops changing (the end of the
+    ``last`` phase, or the start of a constant one) moved back to it: every formula, evaluated
+    at every step, stays finite at an infinite step, and so does its derivative."""
+    if xp.issubdtype(steps.dtype, xp.integer):
+        return steps
+    if last.end is not None:
+        return xp.minimum(steps, float(last.end))
+    if last.curve == "constant":
+        return xp.minimum(steps, float(last.start))
+    return steps
 
 
 def _numeric(steps: Any) -> Any:
