@@ -308,8 +308,9 @@ def _phase_index(xp: Any, steps: Any, starts: list[int], bound: Any) -> Any:
     beyond = math.inf if bound is float else int(xp.iinfo(steps.dtype).max)
     following = xp.asarray([bound(s) for s in starts[1:]] + [beyond], dtype=steps.dtype)
     for _ in range(extra):
-        index = index + (steps >= following[index]).astype(xp.uint32)
-    return xp.minimum(index, count - 1)
+        # Never past the last phase: a step at its dtype's largest value passes the sentinel.
+        index = xp.minimum(index + (steps >= following[index]).astype(xp.uint32), count - 1)
+    return index
 
 
 def _searchsorted(xp: Any, starts: Any, steps: Any) -> Any:
