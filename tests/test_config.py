@@ -100,6 +100,29 @@ def test_from_dict_none_to_zero_for_ints():
     assert (config.decay_steps, config.warmup_steps) == (0, 0)
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        SchedulerConfig(lr=1.0, name="cosine", decay_steps=1000, cooldown_steps=100),
+        SchedulerConfig(
+            lr=1.0,
+            name="stages",
+            decay_steps=1000,
+            stages=[
+                {"steps": 10, "shape": "linear", "start": 0.0},
+                {"shape": "cosine", "end": 0.1},
+            ],
+        ),
+    ],
+    ids=["no-branched-cooldown", "a-stage-takes-the-rest"],
+)
+def test_none_to_zero_for_ints_keeps_a_none_that_has_a_meaning_of_its_own(config):
+    """cooldown_start=None (no branch) and a stage's steps=None (the rest) stay None: as 0
+    they would be a cooldown from step 0 and an invalid stage."""
+    read = SchedulerConfig.from_dict(SchedulerConfig, config.to_dict(), none_to_zero_for_ints=True)
+    assert build_lr_scheduler(read) == build_lr_scheduler(config)
+
+
 def test_from_dict_converts_strings_like_the_original_but_never_imports():
     data = {"lr": "3e-4", "decay_steps": "100", "end_lr": "None", "name": "cosine"}
     config = SchedulerConfig.from_dict(SchedulerConfig, data)

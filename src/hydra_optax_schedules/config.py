@@ -251,7 +251,9 @@ class SchedulerConfig:
             strict_classname_parsing: For a ``repr`` string, require its class name to be
                 ``config_class``'s own name.
             ignore_extensive_attributes: Skip keys that are not fields (otherwise an error).
-            none_to_zero_for_ints: Read ``None`` as 0 for integer fields.
+            none_to_zero_for_ints: Read ``None`` as 0 for integer fields, except those that
+                default to ``None``, where it has a meaning of its own (``cooldown_start``:
+                no branched cooldown; a stage's ``steps``: the rest of the main phase).
 
         Returns:
             An instance of ``config_class``.

@@ -53,7 +53,7 @@ def _build(
 ) -> ConfigT:
     """``config_class`` from a mapping; ``prefix`` names where it sits (``"stages[1]."``)."""
     hints = typing.get_type_hints(config_class)
-    fields = {f.name for f in dataclasses.fields(cast(Any, config_class)) if f.init}
+    fields = {f.name: f for f in dataclasses.fields(cast(Any, config_class)) if f.init}
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
@@ -64,7 +64,10 @@ def _build(
                 f"valid fields: {', '.join(sorted(fields))}",
                 field=f"{prefix}{key}",
             )
-        values[key] = _convert(f"{prefix}{key}", value, hints[key], none_to_zero_for_ints)
+        # A field that defaults to None gives None a meaning of its own (cooldown_start: no
+        # branched cooldown; a stage's steps: the rest): it is never read as 0.
+        zero = none_to_zero_for_ints and fields[key].default is not None
+        values[key] = _convert(f"{prefix}{key}", value, hints[key], zero)
     try:
         return config_class(**values)
     except TypeError as error:  # a required field is missing
