@@ -75,6 +75,19 @@ def test_the_warning_is_a_user_warning():
             "power=0.5 has no effect on this cosine_decay schedule (power needs the polynomial "
             "family); it is built as if unset",
         ),
+        (
+            dict(
+                name="stages",
+                power=3.0,
+                stages=[
+                    {"steps": 4, "shape": "polynomial", "power": 3.0},
+                    {"steps": 6, "shape": "cosine", "end": 0.1, "power": 0.5},
+                ],
+            ),
+            "power=3.0, stages[1].power=0.5 have no effect on this stages schedule (power needs "
+            "the polynomial family; stages[1].power needs a polynomial stage); it is built as "
+            "if unset",
+        ),
     ],
 )
 def test_the_warning_names_each_field_its_value_and_what_it_needs(fields, message):
@@ -94,6 +107,7 @@ def test_the_warning_names_each_field_its_value_and_what_it_needs(fields, messag
         dict(name="wsd", cooldown_shape="sqrt"),  # wsd's default shape, as if unset
         dict(name="cosine", cooldown_shape="linear"),  # the default shape of every other family
         dict(name="constant", decay_steps=None, timescale=10000.0, power=2.0),  # the defaults
+        dict(name="stages", stages=[{"steps": 10, "shape": "linear", "power": 2.0}]),  # default
     ],
 )
 def test_fields_that_shape_the_schedule_or_sit_at_their_default_do_not_warn(fields):

@@ -148,6 +148,10 @@ def test_the_warning_can_be_made_an_error():
         (["scheduler=wsd", "scheduler.end_lr=1e-5"], "end_lr=1e-05"),
         (["scheduler=cosine", "+scheduler.power=7"], "power=7"),
         (["scheduler=linear", "+scheduler.timescale=77.0"], "timescale=77.0"),
+        (
+            ["scheduler=stages", "scheduler.stages=[{shape:cosine,end:0.1,power:3}]"],
+            "stages[0].power=3.0",
+        ),
     ],
 )
 def test_the_command_line_warns_and_runs(user_app, overrides, field):

@@ -75,9 +75,9 @@ class Schedule:
         ignored = ineffective_fields(self.config, self.phases)
         if ignored:
             settings = ", ".join(
-                f"{field_prefix}{field}={getattr(self.config, field)!r}" for field in ignored
+                f"{field_prefix}{field}={value!r}" for field, (value, _) in ignored.items()
             )
-            needs = "; ".join(f"{field} needs {needs}" for field, needs in ignored.items())
+            needs = "; ".join(f"{field} needs {needs}" for field, (_, needs) in ignored.items())
             verb = "has" if len(ignored) == 1 else "have"
             warnings.warn(
                 f"{settings} {verb} no effect on this {self.config.name} schedule ({needs}); "

@@ -804,7 +804,9 @@ _NEEDS: dict[str, tuple[str, Any]] = {
 }
 
 
-def ineffective_fields(config: SchedulerConfig, phases: tuple[Phase, ...]) -> dict[str, str]:
+def ineffective_fields(
+    config: SchedulerConfig, phases: tuple[Phase, ...]
+) -> dict[str, tuple[Any, str]]:
     """The fields of a normalized config set to a value that changes nothing in ``phases``.
 
     A field is set when it differs from its default (the family's, for a field the family
@@ -812,18 +814,26 @@ def ineffective_fields(config: SchedulerConfig, phases: tuple[Phase, ...]) -> di
     family that does not decay to one, ``power`` off the polynomial family, a warmup's start
     or shape without a warmup (or, for the shape, a rewarmup), a cooldown's end or shape
     without a cooldown, the shape of cycles without cycles, milestones off the multistep
-    family, stages off the stages family. ``decay_steps`` is the run's length, a fact about
-    the run rather than a setting, and is never listed.
+    family, stages off the stages family, a stage's ``power`` off a polynomial stage.
+    ``decay_steps`` is the run's length, a fact about the run rather than a setting, and is
+    never listed.
 
     Returns:
-        Each such field mapped to what it would need to have an effect.
+        Each such field (``"power"``, ``"stages[1].power"``) mapped to its value and to what
+        it would need to have an effect.
     """
     family = SCHEDULE_NAMES[config.name]  # normalized: a known name
     kinds = {phase.name.split()[0] for phase in phases}
     defaults = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
     defaults["cooldown_shape"] = default_for(family, "cooldown_shape")
-    return {
-        field: needs
+    ignored = {
+        field: (getattr(config, field), needs)
         for field, (needs, has_it) in _NEEDS.items()
         if getattr(config, field) != defaults[field] and not has_it(family, kinds, config)
     }
+    if family == "stages":
+        power = next(f.default for f in dataclasses.fields(StageConfig) if f.name == "power")
+        for j, stage in enumerate(config.stages or ()):
+            if stage.shape != "polynomial" and stage.power != power:
+                ignored[f"stages[{j}].power"] = (stage.power, "a polynomial stage")
+    return ignored
