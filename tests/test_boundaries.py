@@ -8,13 +8,14 @@ decimal's text; no float product is involved, so a float-rounding bug cannot hid
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from fractions import Fraction
 
 import hypothesis.strategies as st
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 
 from hydra_optax_schedules import ScheduleConfigError, SchedulerConfig, build_lr_scheduler
 
@@ -104,3 +105,37 @@ def test_the_value_changes_phase_exactly_at_the_boundary(wf, D):
     if W > 0:
         assert schedule(W - 1) < 1.0
     assert schedule(W) == 1.0
+
+
+@st.composite
+def multipliers(draw):
+    """A ``cycle_mult`` other than 1, written with up to 17 significant digits: its text."""
+    value = draw(
+        st.one_of(
+            st.floats(0.25, 4.0),
+            st.integers(1, 99).map(lambda k: 1 + k / 10**4),
+            st.integers(1, 99).map(lambda k: 1 - k / 10**4),
+        )
+    )
+    assume(value != 1.0)
+    return repr(value)
+
+
+@given(multipliers(), st.integers(2, 60), st.integers(1, 10**12))
+def test_cycles_start_at_the_exact_geometric_boundaries(text_mult, n, M):
+    """Cycle ``i`` starts at ``floor(M * S_i / S_n + 1/2)``, ``S_i = m^0 + ... + m^(i-1)``,
+    in exact rationals on the decimal ``cycle_mult`` was written as."""
+    m = Fraction(text_mult)
+    sums = [sum((m**j for j in range(i)), Fraction(0)) for i in range(n + 1)]
+    starts = [nearest(M * sums[i] / sums[n]) for i in range(n + 1)]
+    config = SchedulerConfig(
+        lr=1.0, name="linear", decay_steps=M, cycles=n, cycle_mult=float(text_mult)
+    )
+    if any(after - first < 1 for first, after in itertools.pairwise(starts)):
+        with pytest.raises(ScheduleConfigError) as error:
+            build_lr_scheduler(config)
+        assert error.value.field == "cycles"
+        return
+    phases = build_lr_scheduler(config).phases
+    assert [phase.start for phase in phases] == starts[:-1]
+    assert phases[-1].end == M

@@ -726,13 +726,31 @@ def _cycle_offsets(config: SchedulerConfig, prefix: str, length: int) -> list[in
         )
         if log_shortest < math.log(0.25):
             raise too_short("the shortest cycle would be less than a step long")
-        total = mult**n - 1
-        offsets = [nearest_step((mult**i - 1) / total, length) for i in range(n + 1)]
+        offsets = _geometric_offsets(mult, n, length)
     else:
         offsets = [nearest_step(Fraction(i, n), length) for i in range(n + 1)]
     for i, (first, after) in enumerate(itertools.pairwise(offsets)):
         if after - first < 1:
             raise too_short(f"cycle {i} would be {after - first} steps long")
+    return offsets
+
+
+def _geometric_offsets(mult: Fraction, n: int, length: int) -> list[int]:
+    """``floor(M * S_i / S_n + 1/2)`` for ``i = 0..n``, ``S_i = (m^i - 1) / (m - 1)``, exactly.
+
+    With ``m = p / q``, ``S_i / S_n = (p^i q^(n-i) - q^n) / (p^n - q^n)``: integers whose
+    terms are found one from the next (``* p // q``, exact), so the work grows with ``n`` times
+    the numbers' size, not with ``n`` powers of a fraction each reduced by a gcd.
+    """
+    p, q = mult.numerator, mult.denominator
+    base = q**n
+    denominator = p**n - base
+    offsets = []
+    term = base  # p^i q^(n-i), from i = 0
+    for i in range(n + 1):
+        offsets.append((2 * length * (term - base) + denominator) // (2 * denominator))
+        if i < n:
+            term = term // q * p
     return offsets
 
 
