@@ -239,11 +239,55 @@ def test_a_decaying_family_without_the_run_length_says_the_family_needs_it(name)
     )
 
 
-@pytest.mark.parametrize("name", ["constant", "cosine"])
-def test_a_one_step_cooldown_without_the_run_length_says_the_cooldown_needs_it(name):
-    message, field = refusal(lr=1.0, name=name, decay_steps=None, cooldown_steps=1)
-    assert message.startswith("decay_steps=None is invalid: a cooldown needs the run length")
-    assert field == "decay_steps"
+@pytest.mark.parametrize(
+    ("name", "what"), [("constant", "a cooldown"), ("cosine", "the cosine schedule")]
+)
+@pytest.mark.parametrize("cooldown_start", [None, 50])
+def test_a_cooldown_without_the_run_length_names_what_needs_it(name, what, cooldown_start):
+    """A constant schedule needs the run length for a cooldown at its end (not for one
+    branched off a step); a cosine schedule needs it in any case."""
+    fields = dict(lr=1.0, name=name, decay_steps=None, cooldown_steps=1)
+    if cooldown_start is None or name == "cosine":
+        message, field = refusal(**fields, cooldown_start=cooldown_start)
+        assert message.startswith(f"decay_steps=None is invalid: {what} needs the run length")
+        assert field == "decay_steps"
+    else:
+        build_lr_scheduler(SchedulerConfig(**fields, cooldown_start=cooldown_start))
+
+
+@pytest.mark.parametrize("cooldown_start", [None, 50])
+def test_wsd_without_the_run_length_names_its_default_cooldown_not_a_field(cooldown_start):
+    assert refusal(lr=1.0, name="wsd", decay_steps=None, cooldown_start=cooldown_start) == (
+        "decay_steps=None is invalid: the wsd schedule, whose default cooldown is 0.2 of the "
+        "run, needs the run length; set decay_steps or pass decay_steps=... to instantiate() / "
+        "build_schedule()",
+        "decay_steps",
+    )
+
+
+def test_a_branched_cooldown_whose_fraction_rounds_to_no_step_names_the_fraction():
+    fields = dict(name="cosine", decay_steps=10, cooldown_fraction=0.01, cooldown_start=5)
+    assert refusal(lr=1.0, **fields) == (
+        "cooldown_start=5 with cooldown_fraction=0.01 is invalid: that fraction of "
+        "decay_steps=10 rounds to a cooldown of 0 steps, and a branched cooldown needs at least 1",
+        "cooldown_fraction",
+    )
+
+
+@pytest.mark.parametrize(
+    ("cooldown_start", "length", "span"),
+    [
+        (None, 90, "decay_steps - warmup_steps - cooldown_steps"),
+        (50, 100, "decay_steps - warmup_steps: the cooldown branches off at cooldown_start"),
+    ],
+)
+def test_stages_that_do_not_cover_the_main_phase_say_how_long_it_is(cooldown_start, length, span):
+    fields = dict(name="stages", decay_steps=100, cooldown_steps=10, cooldown_start=cooldown_start)
+    assert refusal(lr=1.0, stages=[{"steps": 80}], **fields) == (
+        f"stages cover 80 steps, but the main phase has {length} ({span}): the stages must "
+        "cover it exactly",
+        "stages",
+    )
 
 
 def test_end_lr_and_end_lr_factor_that_disagree_name_end_lr_and_the_product():

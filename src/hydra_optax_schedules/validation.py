@@ -318,8 +318,10 @@ def _phase_lengths(config: SchedulerConfig, prefix: str) -> tuple[int, int]:
     sum to at most 1.
     """
     total = config.decay_steps
-    wsd_default = config.cooldown_steps == 0 and config.cooldown_fraction is None
-    if canonical_name(config.name) == "wsd" and wsd_default:
+    wsd_default = canonical_name(config.name) == "wsd" and (
+        config.cooldown_steps == 0 and config.cooldown_fraction is None
+    )
+    if wsd_default:
         config = dataclasses.replace(config, cooldown_fraction=WSD_COOLDOWN_FRACTION)
     for kind in ("warmup", "cooldown"):
         steps, fraction = getattr(config, f"{kind}_steps"), getattr(config, f"{kind}_fraction")
@@ -330,6 +332,9 @@ def _phase_lengths(config: SchedulerConfig, prefix: str) -> tuple[int, int]:
                 field=f"{kind}_fraction",
             )
         if fraction is not None and total is None:
+            if kind == "cooldown" and wsd_default:  # not the user's field: the family's
+                default = f"whose default cooldown is {fraction:g} of the run"
+                raise _needs_length(prefix, f"the {config.name} schedule, {default},")
             raise _needs_length(prefix, f"{prefix}{kind}_fraction={fraction!r}")
     warmup_fraction, cooldown_fraction = config.warmup_fraction, config.cooldown_fraction
     if (
@@ -390,7 +395,9 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
     if branch is not None:
         _check_branch(config, prefix, warmup, cooldown)
     if total is None and (family in DECAYING or (cooldown > 0 and branch is None)):
-        raise _needs_length(prefix, "a cooldown" if cooldown > 0 else f"the {config.name} schedule")
+        raise _needs_length(
+            prefix, f"the {config.name} schedule" if family in DECAYING else "a cooldown"
+        )
     if family == "wsd" and cooldown == 0:
         if config.cooldown_fraction is None and config.cooldown_steps == 0:
             why = f"its default cooldown ({WSD_COOLDOWN_FRACTION:g} of the run) rounds to 0 steps"
@@ -459,6 +466,14 @@ def _check_branch(config: SchedulerConfig, prefix: str, warmup: int, cooldown: i
             config.cooldown_start,
             f"the cooldown starts after the warmup: expected a step >= {prefix}warmup_steps="
             f"{warmup}",
+        )
+    if cooldown == 0 and config.cooldown_fraction is not None:
+        raise ScheduleConfigError(
+            f"{prefix}cooldown_start={config.cooldown_start} with {prefix}cooldown_fraction="
+            f"{config.cooldown_fraction!r} is invalid: that fraction of {prefix}decay_steps="
+            f"{config.decay_steps} rounds to a cooldown of 0 steps, and a branched cooldown "
+            "needs at least 1",
+            field="cooldown_fraction",
         )
     if cooldown == 0:
         raise ScheduleConfigError(
@@ -623,9 +638,14 @@ def _stage_pieces(
             )
         lengths[-1] = length - covered
     elif length is not None and covered != length:
+        span = (
+            "decay_steps - warmup_steps: the cooldown branches off at cooldown_start"
+            if config.cooldown_start is not None
+            else "decay_steps - warmup_steps - cooldown_steps"
+        )
         raise ScheduleConfigError(
-            f"{prefix}stages cover {covered} steps, but the main phase has {length} "
-            "(decay_steps - warmup_steps - cooldown_steps): the stages must cover it exactly",
+            f"{prefix}stages cover {covered} steps, but the main phase has {length} ({span}): "
+            "the stages must cover it exactly",
             field="stages",
         )
     pieces, begin, previous = [], start, 1.0
