@@ -361,9 +361,11 @@ def build_schedule(**fields: Any) -> Schedule:
 def build_lr_scheduler(scheduler_config: ConfigLike) -> Schedule:
     """Build learning rate schedule from config (xlstm-jax's entry point).
 
-    Supports constant, linear, cosine decay, exponential decay, polynomial, inverse-sqrt and
-    warmup-stable-decay, all with warmup and cooldown; the README's semantics table gives the
-    value at every step.
+    Supports constant, linear, cosine decay, exponential decay, polynomial, inverse-sqrt,
+    warmup-stable-decay, step decay (``multistep``) and any piecewise schedule (``stages``),
+    all with warmup and cooldown, the decaying ones with restarts (``cycles``), every one with
+    a cooldown branched off any step (``cooldown_start``); docs/semantics.md gives the value
+    at every step.
 
     Args:
         scheduler_config: A ``SchedulerConfig``, an option of the ``scheduler`` group (e.g.
