@@ -12,7 +12,10 @@ classified):
   ``num_steps`` (1000) and ``instantiate`` without defining them; ``checkpoint/config.yaml``
   holds ``cfg`` as a run saves it;
 - ``yaml`` that is not a file: a primary config, composed with Hydra;
-- an excerpt: its keys and values must be in the repository's file.
+- an excerpt: its keys and values must be in the repository's file;
+- an output block marked with the command it shows: it must be in that command's output, run
+  in a project of its own that holds only its document's files (what a reader of that
+  document has: the README's ``--help`` lists no option that another doc adds).
 
 The only differences from what a user runs (``as_run_here``, ``pip_check.py``):
 
@@ -80,7 +83,10 @@ def creates_a_venv(block: Block) -> bool:
 
 def runs_here(block: Block) -> bool:
     return not (
-        block.file or block.skip_reason or block.language in OUTPUT or creates_a_venv(block)
+        block.file
+        or block.skip_reason
+        or (block.language in OUTPUT and not block.output_of)
+        or creates_a_venv(block)
     )
 
 
@@ -114,7 +120,8 @@ def environment(project: Path) -> dict[str, str]:
     return env
 
 
-def run(project: Path, args: list[str], block: Block) -> None:
+def run(project: Path, args: list[str], block: Block) -> str:
+    """Run ``args`` in ``project`` for ``block``; its standard output."""
     proc = subprocess.run(
         args, cwd=project, env=environment(project), capture_output=True, text=True, timeout=600
     )
@@ -122,13 +129,12 @@ def run(project: Path, args: list[str], block: Block) -> None:
         f"{block.id} failed ({proc.returncode}): {args[-1]}\n{proc.stdout[-3000:]}\n"
         f"{proc.stderr[-3000:]}"
     )
+    return proc.stdout
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shared project directory: the clone's examples and configs, and the docs' files."""
-    assert sys.prefix != sys.base_prefix, "the docs test runs in a venv, as the docs do"
-    root = tmp_path_factory.mktemp("docs") / "project"
+def make_project(root: Path, blocks: list[Block]) -> Path:
+    """A project directory at ``root``: the clone's examples and configs, and the files of
+    ``blocks``."""
     for part in ("examples", "conf"):
         shutil.copytree(REPO / part, root / part)
     (root / ".venv").symlink_to(sys.prefix, target_is_directory=True)
@@ -136,12 +142,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pip.parent.mkdir()
     pip.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{PIP_CHECK}" "$@"\n')
     pip.chmod(pip.stat().st_mode | stat.S_IXUSR)
-    for block in BLOCKS:
+    for block in blocks:
         if block.file:
             path = root / block.file
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(block.text)
     return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared project directory: the clone's examples and configs, and the docs' files."""
+    assert sys.prefix != sys.base_prefix, "the docs test runs in a venv, as the docs do"
+    return make_project(tmp_path_factory.mktemp("docs") / "project", BLOCKS)
 
 
 def is_subset(part: object, whole: object) -> bool:
@@ -166,12 +179,20 @@ def test_the_readme_starts_with_the_commands_that_create_the_venv():
 
 
 @pytest.mark.parametrize("block", RUN_HERE, ids=[block.id for block in RUN_HERE])
-def test_block_runs(project: Path, block: Block):
+def test_block_runs(project: Path, block: Block, tmp_path: Path):
     if block.excerpt_of:
         assert block.language == "yaml", f"{block.id}: only a yaml block can be an excerpt"
         shown = yaml.safe_load(block.text)
         whole = yaml.safe_load((REPO / block.excerpt_of).read_text())
         assert is_subset(shown, whole), f"{block.id} is not an excerpt of {block.excerpt_of}"
+    elif block.output_of:
+        assert block.language in OUTPUT, f"{block.id}: only an output block can be an output"
+        own_files = [other for other in BLOCKS if other.doc == block.doc]
+        where = make_project(tmp_path / "project", own_files)
+        printed = run(where, ["bash", "-c", as_run_here(block.output_of)], block)
+        assert f"\n{block.text}" in f"\n{printed}", (
+            f"{block.id} is not in the output of {block.output_of}:\n{printed[-3000:]}"
+        )
     elif block.language == "bash":
         for command in commands(block.text):
             run(project, ["bash", "-c", as_run_here(command)], block)
