@@ -31,6 +31,8 @@ the whole fast suite: ``test_release.py`` runs them, in an unpacked sdist.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import os
 import re
 import shutil
@@ -42,6 +44,8 @@ from pathlib import Path
 import pytest
 import yaml
 from markdown_blocks import OUTPUT, Block, read_blocks
+
+from hydra_optax_schedules import SchedulerConfig, StageConfig
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -163,6 +167,53 @@ def is_subset(part: object, whole: object) -> bool:
             key in whole and is_subset(value, whole[key]) for key, value in part.items()
         )
     return part == whole
+
+
+def table_rows(doc: Path, header: str) -> list[list[str]]:
+    """The rows of the table of ``doc`` whose header row is ``header``, as cells (``\\|`` in a
+    cell is a ``|``, as in GitHub's tables)."""
+    lines = doc.read_text().splitlines()
+    assert header in lines, f"{doc.name} has no table {header!r}"
+    rows = []
+    for line in lines[lines.index(header) + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+        rows.append([cell.strip().replace("\\|", "|") for cell in cells])
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("header", "config_class"),
+    [
+        ("| field | type | default | meaning |", SchedulerConfig),
+        ("| stage field | type | default | meaning |", StageConfig),
+    ],
+    ids=["SchedulerConfig", "StageConfig"],
+)
+def test_the_python_api_lists_every_field_with_its_type_and_default(header, config_class):
+    """The tables of python-api.md are the dataclass's fields, in order, so they cannot drift."""
+
+    def default(value: object) -> tuple[object, type]:
+        return (value, type(value))
+
+    documented = [
+        (
+            name.strip("`"),
+            kind.strip("`"),
+            shown if shown == "required" else default(ast.literal_eval(shown.strip("`"))),
+        )
+        for name, kind, shown, _meaning in table_rows(REPO / "docs" / "python-api.md", header)
+    ]
+    expected = [
+        (
+            f.name,
+            str(f.type),
+            "required" if f.default is dataclasses.MISSING else default(f.default),
+        )
+        for f in dataclasses.fields(config_class)
+    ]
+    assert documented == expected
 
 
 def test_blocks_are_few_to_skip_and_each_says_why():
