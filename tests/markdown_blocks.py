@@ -5,6 +5,9 @@ A block is a fenced code block (```` ```lang ```` ... ```` ``` ````). Read in th
 - ``<!-- docs-test: skip (REASON) -->`` on the line before it: not run; the reason is required.
 - ``<!-- docs-test: excerpt PATH -->`` on the line before it: an excerpt of the repository's
   file ``PATH`` (a YAML block whose keys and values must all be in that file).
+- ``<!-- docs-test: output (COMMAND) -->`` on the line before it: an excerpt of what the bash
+  command ``COMMAND`` prints (an output block whose lines must appear, consecutively, among
+  the lines of its standard output).
 - a file, if the last line of text before it (or before its marker) ends with a path in
   backticks and a colon, as in "`` `conf/config.yaml`: ``"; it is written to that path.
 - else by its language: ``bash`` (commands), ``python`` (a script), ``yaml`` (a primary
@@ -21,7 +24,10 @@ LANGUAGES = ("bash", "python", "yaml", "", "text")
 OUTPUT = ("", "text")
 
 FENCE = re.compile(r"```(\S*)\s*")
-MARKER = re.compile(r"<!-- docs-test: (?:skip \((?P<reason>[^)]+)\)|excerpt (?P<excerpt>\S+)) -->")
+MARKER = re.compile(
+    r"<!-- docs-test: (?:skip \((?P<reason>[^)]+)\)|excerpt (?P<excerpt>\S+)"
+    r"|output \((?P<output>[^)]+)\)) -->"
+)
 FILE_LABEL = re.compile(r"`(?P<path>[\w.-]+(?:/[\w.-]+)*)`:$")
 
 
@@ -35,6 +41,7 @@ class Block:
     text: str
     file: str | None = None
     excerpt_of: str | None = None
+    output_of: str | None = None
     skip_reason: str | None = None
 
     @property
@@ -75,8 +82,9 @@ def read_blocks(doc: Path) -> list[Block]:
                 line=number + 1,
                 language=language,
                 text=text,
-                file=label.group("path") if label and not (marker and marker["excerpt"]) else None,
+                file=label.group("path") if label and (not marker or marker["reason"]) else None,
                 excerpt_of=marker["excerpt"] if marker else None,
+                output_of=marker["output"] if marker else None,
                 skip_reason=marker["reason"] if marker else None,
             )
         )

@@ -12,7 +12,10 @@ classified):
   ``num_steps`` (1000) and ``instantiate`` without defining them; ``checkpoint/config.yaml``
   holds ``cfg`` as a run saves it;
 - ``yaml`` that is not a file: a primary config, composed with Hydra;
-- an excerpt: its keys and values must be in the repository's file.
+- an excerpt: its keys and values must be in the repository's file;
+- an output block marked with the command it shows: it must be in that command's output, run
+  in a project of its own that holds only its document's files (what a reader of that
+  document has: the README's ``--help`` lists no option that another doc adds).
 
 The only differences from what a user runs (``as_run_here``, ``pip_check.py``):
 
@@ -28,6 +31,8 @@ the whole fast suite: ``test_release.py`` runs them, in an unpacked sdist.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import os
 import re
 import shutil
@@ -39,6 +44,8 @@ from pathlib import Path
 import pytest
 import yaml
 from markdown_blocks import OUTPUT, Block, read_blocks
+
+from hydra_optax_schedules import SchedulerConfig, StageConfig
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -80,7 +87,10 @@ def creates_a_venv(block: Block) -> bool:
 
 def runs_here(block: Block) -> bool:
     return not (
-        block.file or block.skip_reason or block.language in OUTPUT or creates_a_venv(block)
+        block.file
+        or block.skip_reason
+        or (block.language in OUTPUT and not block.output_of)
+        or creates_a_venv(block)
     )
 
 
@@ -114,7 +124,8 @@ def environment(project: Path) -> dict[str, str]:
     return env
 
 
-def run(project: Path, args: list[str], block: Block) -> None:
+def run(project: Path, args: list[str], block: Block) -> str:
+    """Run ``args`` in ``project`` for ``block``; its standard output."""
     proc = subprocess.run(
         args, cwd=project, env=environment(project), capture_output=True, text=True, timeout=600
     )
@@ -122,13 +133,12 @@ def run(project: Path, args: list[str], block: Block) -> None:
         f"{block.id} failed ({proc.returncode}): {args[-1]}\n{proc.stdout[-3000:]}\n"
         f"{proc.stderr[-3000:]}"
     )
+    return proc.stdout
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shared project directory: the clone's examples and configs, and the docs' files."""
-    assert sys.prefix != sys.base_prefix, "the docs test runs in a venv, as the docs do"
-    root = tmp_path_factory.mktemp("docs") / "project"
+def make_project(root: Path, blocks: list[Block]) -> Path:
+    """A project directory at ``root``: the clone's examples and configs, and the files of
+    ``blocks``."""
     for part in ("examples", "conf"):
         shutil.copytree(REPO / part, root / part)
     (root / ".venv").symlink_to(sys.prefix, target_is_directory=True)
@@ -136,12 +146,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pip.parent.mkdir()
     pip.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{PIP_CHECK}" "$@"\n')
     pip.chmod(pip.stat().st_mode | stat.S_IXUSR)
-    for block in BLOCKS:
+    for block in blocks:
         if block.file:
             path = root / block.file
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(block.text)
     return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared project directory: the clone's examples and configs, and the docs' files."""
+    assert sys.prefix != sys.base_prefix, "the docs test runs in a venv, as the docs do"
+    return make_project(tmp_path_factory.mktemp("docs") / "project", BLOCKS)
 
 
 def is_subset(part: object, whole: object) -> bool:
@@ -150,6 +167,53 @@ def is_subset(part: object, whole: object) -> bool:
             key in whole and is_subset(value, whole[key]) for key, value in part.items()
         )
     return part == whole
+
+
+def table_rows(doc: Path, header: str) -> list[list[str]]:
+    """The rows of the table of ``doc`` whose header row is ``header``, as cells (``\\|`` in a
+    cell is a ``|``, as in GitHub's tables)."""
+    lines = doc.read_text().splitlines()
+    assert header in lines, f"{doc.name} has no table {header!r}"
+    rows = []
+    for line in lines[lines.index(header) + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+        rows.append([cell.strip().replace("\\|", "|") for cell in cells])
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("header", "config_class"),
+    [
+        ("| field | type | default | meaning |", SchedulerConfig),
+        ("| stage field | type | default | meaning |", StageConfig),
+    ],
+    ids=["SchedulerConfig", "StageConfig"],
+)
+def test_the_python_api_lists_every_field_with_its_type_and_default(header, config_class):
+    """The tables of python-api.md are the dataclass's fields, in order, so they cannot drift."""
+
+    def default(value: object) -> tuple[object, type]:
+        return (value, type(value))
+
+    documented = [
+        (
+            name.strip("`"),
+            kind.strip("`"),
+            shown if shown == "required" else default(ast.literal_eval(shown.strip("`"))),
+        )
+        for name, kind, shown, _meaning in table_rows(REPO / "docs" / "python-api.md", header)
+    ]
+    expected = [
+        (
+            f.name,
+            str(f.type),
+            "required" if f.default is dataclasses.MISSING else default(f.default),
+        )
+        for f in dataclasses.fields(config_class)
+    ]
+    assert documented == expected
 
 
 def test_blocks_are_few_to_skip_and_each_says_why():
@@ -166,12 +230,20 @@ def test_the_readme_starts_with_the_commands_that_create_the_venv():
 
 
 @pytest.mark.parametrize("block", RUN_HERE, ids=[block.id for block in RUN_HERE])
-def test_block_runs(project: Path, block: Block):
+def test_block_runs(project: Path, block: Block, tmp_path: Path):
     if block.excerpt_of:
         assert block.language == "yaml", f"{block.id}: only a yaml block can be an excerpt"
         shown = yaml.safe_load(block.text)
         whole = yaml.safe_load((REPO / block.excerpt_of).read_text())
         assert is_subset(shown, whole), f"{block.id} is not an excerpt of {block.excerpt_of}"
+    elif block.output_of:
+        assert block.language in OUTPUT, f"{block.id}: only an output block can be an output"
+        own_files = [other for other in BLOCKS if other.doc == block.doc]
+        where = make_project(tmp_path / "project", own_files)
+        printed = run(where, ["bash", "-c", as_run_here(block.output_of)], block)
+        assert f"\n{block.text}" in f"\n{printed}", (
+            f"{block.id} is not in the output of {block.output_of}:\n{printed[-3000:]}"
+        )
     elif block.language == "bash":
         for command in commands(block.text):
             run(project, ["bash", "-c", as_run_here(command)], block)

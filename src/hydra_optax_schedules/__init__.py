@@ -2,8 +2,9 @@
 
 After ``pip install hydra-optax-schedules`` every Hydra app has a ``scheduler`` group
 (``constant``, ``cosine``, ``linear``, ``exponential``, ``polynomial``, ``inverse_sqrt``,
-``wsd``, and xlstm-jax's ``cosine_decay`` and ``exponential_decay``), and
-``hydra.utils.instantiate(cfg.scheduler)`` returns a schedule.
+``wsd``, ``multistep`` (step decay), ``stages`` (any piecewise schedule), and xlstm-jax's
+``cosine_decay`` and ``exponential_decay``), and ``hydra.utils.instantiate(cfg.scheduler)``
+returns a schedule.
 
 Importing this package does not import JAX or optax; a schedule imports JAX the first time
 it is called on a JAX array.

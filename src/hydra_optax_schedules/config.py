@@ -1,8 +1,10 @@
 """The scheduler configs: fields, defaults and what each one means.
 
 ``SchedulerConfig`` is xlstm-jax's config, field for field, followed by this project's
-additions (warmup start and shape, cooldown shape, lengths as fractions of the run, and the
-parameters of the polynomial and inverse-sqrt families); it builds every family.
+additions (warmup start and shape, cooldown shape, lengths as fractions of the run, the
+parameters of the polynomial and inverse-sqrt families, and the composable options: a branched
+cooldown, restarts, the milestones of ``multistep`` and the ``StageConfig`` list of
+``stages``); it builds every family.
 
 The options of Hydra's ``scheduler`` group (``OPTION_CLASSES``) are generated from it, one
 dataclass per family, so their fields and defaults cannot drift from it: ``lr`` is mandatory
@@ -137,17 +139,18 @@ class SchedulerConfig:
 
     A schedule has up to three phases over ``decay_steps`` steps in total: a warmup from
     ``warmup_start_lr`` to ``lr`` over ``warmup_steps``, the main phase named by ``name``, and
-    a cooldown to ``cooldown_lr`` over the last ``cooldown_steps``. The README's semantics
-    table gives the value at every step. The main phase may restart (``cycles``), decay in
-    steps (``name="multistep"``) or be any list of ``stages``, and the cooldown may branch off
-    any step (``cooldown_start``): see ``docs/composable.md``.
+    a cooldown to ``cooldown_lr`` over the last ``cooldown_steps``. The tables of
+    ``docs/semantics.md`` give the value at every step. The main phase may restart
+    (``cycles``), decay in steps (``name="multistep"``) or be any list of ``stages``, and the
+    cooldown may branch off any step (``cooldown_start``): see ``docs/composable.md``.
 
     Attributes:
         lr: Peak learning rate of the main phase (finite, > 0).
         name: ``"constant"``, ``"linear"``, ``"cosine"`` (alias ``"cosine_decay"``),
             ``"exponential"`` (alias ``"exponential_decay"``), ``"polynomial"``,
-            ``"inverse_sqrt"`` or ``"wsd"`` (warmup-stable-decay: constant, then a cooldown,
-            by default over the last ``WSD_COOLDOWN_FRACTION`` of the run).
+            ``"inverse_sqrt"``, ``"wsd"`` (warmup-stable-decay: constant, then a cooldown,
+            by default over the last ``WSD_COOLDOWN_FRACTION`` of the run), ``"multistep"``
+            (step decay at ``milestones``) or ``"stages"`` (the main phase is ``stages``).
         decay_steps: Length of the whole schedule, warmup and cooldown included. ``None``, or
             the seed's default ``0``, means "not given": it is given at runtime, and must be
             set before a schedule that needs it is built.
