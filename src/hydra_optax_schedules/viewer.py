@@ -154,7 +154,13 @@ def preview(schedules: dict[str, Schedule], steps: int) -> tuple[list[curves.Cur
     """Each schedule's curve at the run's sample of steps (shared by all), and its summary."""
     spans = [(phase.start, phase.end) for s in schedules.values() for phase in s.phases]
     ends = sampling.segment_ends(spans, steps)
-    grid = sampling.sample_steps(ends, steps)
+
+    def magnitude(at: np.ndarray) -> np.ndarray:
+        values = [np.abs(curves.evaluate(s, at).values) for s in schedules.values()]
+        largest: np.ndarray = np.max(values, axis=0)
+        return largest
+
+    grid = sampling.sample_steps(ends, steps, magnitude)
     sampled, summaries = [], []
     for key, schedule in schedules.items():
         curve = curves.evaluate(schedule, grid)
