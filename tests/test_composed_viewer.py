@@ -75,3 +75,60 @@ def test_the_viewer_shows_each_piece_and_writes_the_specs_values(tmp_path, overr
     full = {"lr": 1e-3, "decay_steps": STEPS, **case}
     want = [composed_lr(int(s), **full) for s in steps]
     np.testing.assert_allclose(lrs, want, rtol=1e-12, atol=1e-18)
+
+
+# The commands of the trial that found the phase table ending pieces at the next one's value;
+# each table as the spec gives it, with lr = 1 (restarts end at E = 0, stages at their `end`,
+# milestones are constant).
+REPORTED = [
+    (
+        ["scheduler=cosine", "scheduler.lr=1", "scheduler.cycles=4", "scheduler.cycle_decay=0.5"],
+        [
+            "cycle 0  [0, 250)       1.000e+00    0.000e+00",
+            "cycle 1  [250, 500)     5.000e-01    0.000e+00",
+            "cycle 2  [500, 750)     2.500e-01    0.000e+00",
+            "cycle 3  [750, 1000]    1.250e-01    0.000e+00",
+        ],
+    ),
+    (
+        [
+            "scheduler=stages",
+            "scheduler.lr=1",
+            "scheduler.stages=[{steps:300,shape:cosine,end:0.1},"
+            "{steps:200,shape:constant,start:0.5},{shape:linear,start:1.0,end:0.0}]",
+        ],
+        [
+            "stage 0  [0, 300)       1.000e+00    1.000e-01",
+            "stage 1  [300, 500)     5.000e-01    5.000e-01",
+            "stage 2  [500, 1000]    1.000e+00    0.000e+00",
+        ],
+    ),
+    (
+        ["scheduler=multistep", "scheduler.lr=1", "scheduler.milestones=[300,600]"],
+        [
+            "main         [0, 300)       1.000e+00    1.000e+00",
+            "milestone 1  [300, 600)     1.000e-01    1.000e-01",
+            "milestone 2  [600, 1000]    1.000e-02    1.000e-02",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "table"), REPORTED, ids=["cycles", "stages", "multistep"])
+def test_the_phase_table_ends_each_piece_at_the_value_its_own_curve_ends_at(
+    tmp_path, overrides, table
+):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
+    args = [
+        sys.executable,
+        "-m",
+        "hydra_optax_schedules",
+        *overrides,
+        "terminal_plot=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
+    proc = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    first = lines.index(table[0])
+    assert lines[first : first + len(table)] == table

@@ -14,9 +14,10 @@ import pytest
 
 from hydra_optax_schedules import build_lr_scheduler
 from hydra_optax_schedules.sampling import (
+    BUDGET,
     EVERY_STEP_UP_TO,
     EXACT_MEAN_UP_TO,
-    MAX_POINTS_PER_SEGMENT,
+    PER_SEGMENT,
     mean_over_steps,
     sample_steps,
     segment_ends,
@@ -26,7 +27,7 @@ from hydra_optax_schedules.sampling import (
 def sample_of(config: dict, steps: int):
     schedule = build_lr_scheduler(config)
     ends = segment_ends([(phase.start, phase.end) for phase in schedule.phases], steps)
-    grid = sample_steps(ends, steps)
+    grid = sample_steps(ends, steps, lambda at: np.abs(np.asarray(schedule(at), dtype=float)))
     return schedule, ends, grid
 
 
@@ -48,7 +49,7 @@ def test_a_long_run_is_a_bounded_sample_holding_both_sides_of_every_boundary(ste
     assert (np.diff(grid) > 0).all()
     segments = len(ends) - 1
     assert segments == 4  # warmup, main, cooldown, and the hold after decay_steps
-    assert len(grid) <= segments * MAX_POINTS_PER_SEGMENT
+    assert len(grid) <= BUDGET + PER_SEGMENT * segments
     boundaries = [7, steps // 2 - steps // 4, steps // 2]
     present = set(grid.tolist())
     for boundary in boundaries:
@@ -128,3 +129,74 @@ def test_segments_are_cut_at_every_phase_end_inside_the_run():
 
     assert segment_ends(spans, 100) == [0, 5, 10, 100]
     assert list(itertools.pairwise(segment_ends([], 3))) == [(0, 3)]
+
+
+MANY_PIECES = {
+    "10000 linear cycles": (10**8, dict(name="linear", cycles=10000)),
+    "1000 cosine cycles": (10**12, dict(name="cosine", cycles=1000)),
+    "10000 re-warmed cycles over 2**63 - 1": (
+        2**63 - 1,
+        dict(name="cosine", cycles=10000, rewarmup_steps=1000, warmup_steps=10**6),
+    ),
+    "100 stages that jump": (
+        10**8,
+        dict(
+            name="stages",
+            stages=[{"fraction": 0.01, "shape": "cosine", "start": 1.0, "end": 0.5}] * 100,
+        ),
+    ),
+    "1000 milestones": (
+        10**9,
+        dict(name="multistep", milestones=list(range(10**5, 10**8 + 1, 10**5)), decay_factor=0.999),
+    ),
+}
+
+
+@pytest.mark.parametrize(("steps", "case"), MANY_PIECES.values(), ids=MANY_PIECES.keys())
+def test_the_sample_of_many_pieces_is_a_budget_plus_a_few_steps_per_piece(steps, case):
+    schedule, ends, grid = sample_of(dict(lr=1.0, decay_steps=steps) | case, steps)
+
+    pieces = len(schedule.phases)
+    assert len(ends) - 1 <= pieces + 1  # a segment per piece, and the hold after the last
+    assert len(grid) <= BUDGET + PER_SEGMENT * (pieces + 1)
+    assert len(grid) <= 6100 + 7 * (pieces + 1)  # the same in numbers: 2 * 3040 + 7 per piece
+    present = set(grid.tolist())
+    for phase in schedule.phases:
+        around = {phase.start - 1, phase.start, phase.start + 1}
+        assert {step for step in around if 0 <= step <= steps} <= present
+
+
+MANY_PIECE_MEANS = {
+    "linear cycles": dict(name="linear", cycles=1000),
+    "cosine cycles, peaks decaying": dict(name="cosine", cycles=1000, cycle_decay=0.999),
+    "steep exponential cycles": dict(name="exponential", cycles=1000, end_lr=1e-9),
+    "re-warmed exponential cycles": dict(
+        name="exponential", cycles=300, end_lr=1e-6, rewarmup_fraction=0.1
+    ),
+    "polynomial cycles, power 50": dict(name="polynomial", cycles=1000, power=50.0),
+    "1000 milestones": dict(
+        name="multistep", milestones=list(range(1000, 10**6 + 1, 1000)), decay_factor=0.999
+    ),
+    "1-sqrt stages": dict(
+        name="stages", stages=[{"steps": 1500, "shape": "sqrt", "end": 0.0, "start": 1.0}] * 1000
+    ),
+    "exponential stages over 30 decades": dict(
+        name="stages",
+        stages=[{"steps": 15000, "shape": "exponential", "start": 1.0, "end": 1e-30}] * 100,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MANY_PIECE_MEANS.values(), ids=MANY_PIECE_MEANS.keys())
+def test_a_mean_over_many_pieces_is_within_its_stated_error(case):
+    """Each piece gets few steps of the shared sample; the stated error stays an upper bound
+    (a line or a constant is still exact)."""
+    steps = EXACT_MEAN_UP_TO + 500_000
+    schedule, ends, grid = sample_of(dict(lr=1e-3, decay_steps=steps) | case, steps)
+
+    mean = mean_over_steps(schedule, steps, (grid, schedule(grid)), ends)
+
+    every_step = float(np.mean(np.asarray(schedule(np.arange(steps)), dtype=np.float64)))
+    assert abs(mean.value - every_step) <= mean.relative_error * mean.value
+    if case["name"] in ("linear", "multistep"):
+        assert mean.relative_error == 1e-6

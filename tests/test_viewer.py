@@ -189,7 +189,8 @@ def test_a_run_writes_the_reference_curve_and_prints_its_summary(tmp_path, case)
         if name == "hold":
             assert float(start_lr) == float(end_lr)
             continue
-        # A phase's values at its first step and at the step where the next one takes over.
+        # A phase's values at its first step and at its end: these families are continuous,
+        # so the value it ends at is the value where the next one takes over.
         assert float(start_lr) == pytest.approx(reference_lr(int(first), **config), **PRINTED)
         assert float(end_lr) == pytest.approx(reference_lr(int(end), **config), **PRINTED)
 

@@ -153,6 +153,10 @@ def _figure(panels: int) -> Figure:
     return Figure(figsize=(width, height + (panels - 1) * height * 0.7), layout="constrained")
 
 
+#: Up to this many phases, a panel's legend goes where it hides the least.
+_BEST_LEGEND_UP_TO = 100
+
+
 def save_schedule_png(panels: Sequence[tuple[str, Curve, Summary]], title: str, path: Path) -> None:
     """Draw schedules into the PNG file ``path``, one panel each, phases shaded and named.
 
@@ -167,20 +171,37 @@ def save_schedule_png(panels: Sequence[tuple[str, Curve, Summary]], title: str, 
         panel_title = title if len(panels) == 1 else f"{summary.key}: {summary.name}"
         axes = _new_axes(figure, panel_title, position, len(panels), ylabel=ylabel, scale=scale)
         axes.plot(curve.steps, curve.values / scale, linewidth=2)
-        for step in summary.boundaries:
-            axes.axvline(step, color="0.5", linestyle="--", linewidth=1)
-        labelled: set[str] = set()
+        # One artist for all boundaries and one per shade of each kind of phase, so a schedule
+        # of 10000 pieces draws as fast as one of three (an artist each took 28 s).
+        spans_x = axes.get_xaxis_transform()  # x in steps, y from the bottom (0) to the top (1)
+        axes.vlines(
+            summary.boundaries, 0, 1, transform=spans_x, colors="0.5", linestyles="--", linewidths=1
+        )
+        shades: dict[tuple[str, float], list[tuple[int, int]]] = {}
         previous, alpha = None, 0.24
         for row in summary.phases:
             kind = row.name.split()[0]  # "cycle 2" -> "cycle"
             color = _PHASE_COLORS.get(kind, "tab:gray")
-            label = "_nolegend_" if kind in labelled else kind  # one legend entry per kind
-            labelled.add(kind)
             # Neighbours of one colour alternate light and dark, so each piece stands apart.
             alpha = 0.36 - alpha if color == previous else 0.12
             previous = color
-            axes.axvspan(row.first, row.end, color=color, alpha=alpha, linewidth=0, label=label)
-        axes.legend(loc="best", fontsize="small", title="phase", title_fontsize="small")
+            shades.setdefault((kind, alpha), []).append((row.first, row.end - row.first))
+        labelled: set[str] = set()
+        for (kind, alpha), spans in shades.items():
+            label = "_nolegend_" if kind in labelled else kind  # one legend entry per kind
+            labelled.add(kind)
+            color = _PHASE_COLORS.get(kind, "tab:gray")
+            axes.broken_barh(
+                spans, (0, 1), transform=spans_x, color=color, alpha=alpha, linewidth=0, label=label
+            )
+        # Placing the legend "best" tests every span: seconds for thousands of pieces.
+        few = len(summary.phases) <= _BEST_LEGEND_UP_TO
+        axes.legend(
+            loc="best" if few else "upper right",
+            fontsize="small",
+            title="phase",
+            title_fontsize="small",
+        )
         axes.set_xlim(0, summary.steps)
         axes.set_ylim(0, summary.peak / scale * 1.05)
     axes.set_xlabel("step")

@@ -2,7 +2,9 @@
 
 The phase list comes from the schedule itself (``Schedule.phases``), cut to the previewed run;
 nothing here re-derives a formula. Values are read from the schedule's curve, which holds every
-phase boundary and the steps either side of it (:mod:`.sampling`).
+phase boundary and the steps either side of it (:mod:`.sampling`), except the value a phase
+ends at: the limit of its own curve (``Phase.end_value``), not the value at its end step, which
+is the next phase's first.
 """
 
 from __future__ import annotations
@@ -24,7 +26,19 @@ HOLD = "hold"
 
 @dataclass(frozen=True)
 class PhaseRow:
-    """A phase as seen within the run: steps ``[first, end)`` (``[first, end]`` for the last)."""
+    """A phase as seen within the run: steps ``[first, end)`` (``[first, end]`` for the last).
+
+    Attributes:
+        name: The phase's name (``"warmup"``, ``"cycle 2"``, ...), or ``"hold"``.
+        first: The phase's first step.
+        end: Where it ends within the run: where the next phase takes over, or the run's
+            last step if the run stops first.
+        start_value: The value at ``first``.
+        end_value: The value the phase reaches at ``end`` along its own curve
+            (``Phase.end_value``), even where the next phase starts elsewhere (a restart, a
+            milestone, a stage that jumps); the value at ``end`` if the run stops in the
+            phase. For ``"hold"``, the value held.
+    """
 
     name: str
     first: int
@@ -41,8 +55,8 @@ class Summary:
         key: Where the schedule is in the config (``"scheduler"``, ``"wd_schedule"``, ...).
         name: The schedule's ``name`` as configured (``"cosine"``, ``"cosine_decay"``, ...).
         steps: The run's length; the curve covers steps ``0..steps``.
-        phases: The phases that start before ``steps``, cut at ``steps``, then a ``"hold"``
-            row if the run goes on past the schedule's end.
+        phases: The phases that start at or before ``steps``, cut at ``steps``, then a
+            ``"hold"`` row if the run goes on past the schedule's end.
         peak: The largest value, first reached at ``peak_step`` (every phase is monotone, so
             the sampled curve holds the peak of the whole run).
         peak_step: See ``peak``.
@@ -69,17 +83,21 @@ def summarize(key: str, schedule: Schedule, curve: Curve, mean: Mean) -> Summary
     """Summarize ``schedule`` over the run that ``curve`` covers (steps ``0..curve.steps[-1]``).
 
     ``curve`` must hold every phase boundary within the run (:func:`.sampling.sample_steps`).
+    A phase that starts at the run's last step is a row of that one step.
     """
     steps = int(curve.steps[-1])
     rows: list[PhaseRow] = []
     for phase in schedule.phases:
-        if phase.start >= steps and rows:
+        if phase.start > steps:
             break
-        end = steps if phase.end is None else min(phase.end, steps)
-        rows.append(PhaseRow(phase.name, phase.start, end, curve.at(phase.start), curve.at(end)))
+        if phase.end is not None and phase.end <= steps:
+            end, end_value = phase.end, phase.end_value
+        else:  # the run stops in this phase
+            end, end_value = steps, curve.at(steps)
+        rows.append(PhaseRow(phase.name, phase.start, end, curve.at(phase.start), end_value))
     if rows[-1].end < steps:
-        last = rows[-1]
-        rows.append(PhaseRow(HOLD, last.end, steps, last.end_value, curve.at(steps)))
+        held = curve.at(rows[-1].end)
+        rows.append(PhaseRow(HOLD, rows[-1].end, steps, held, curve.at(steps)))
     peak_index = int(np.argmax(curve.values))
     return Summary(
         key=key,

@@ -42,7 +42,15 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
 from hydra_optax_schedules.summary import Summary, format_summary, summarize
 
-__all__ = ["CONFIG_PATH", "MAX_CSV_ROWS", "ViewerError", "main", "schedule_nodes", "view"]
+__all__ = [
+    "CONFIG_PATH",
+    "MAX_CSV_ROWS",
+    "ViewerError",
+    "main",
+    "preview",
+    "schedule_nodes",
+    "view",
+]
 
 #: Where the viewer's ``viewer.yaml`` lives: inside the package, so it works from any directory.
 CONFIG_PATH = "pkg://hydra_optax_schedules.viewer_conf"
@@ -93,7 +101,7 @@ def _view(cfg: DictConfig) -> None:
             f"no schedule in the config: add one, e.g. {LR_KEY}=cosine (a schedule is a node "
             f"whose _target_ is {BUILDER_TARGET})"
         )
-    sampled, summaries = _preview(schedules, steps)
+    sampled, summaries = preview(schedules, steps)
     columns = [column_name(key) for key in schedules]
     if every_step:
         rows = _every_step(list(schedules.values()), steps)
@@ -142,13 +150,17 @@ def _view(cfg: DictConfig) -> None:
     print("\n\n".join(report), flush=True)
 
 
-def _preview(
-    schedules: dict[str, Schedule], steps: int
-) -> tuple[list[curves.Curve], list[Summary]]:
+def preview(schedules: dict[str, Schedule], steps: int) -> tuple[list[curves.Curve], list[Summary]]:
     """Each schedule's curve at the run's sample of steps (shared by all), and its summary."""
     spans = [(phase.start, phase.end) for s in schedules.values() for phase in s.phases]
     ends = sampling.segment_ends(spans, steps)
-    grid = sampling.sample_steps(ends, steps)
+
+    def magnitude(at: np.ndarray) -> np.ndarray:
+        values = [np.abs(curves.evaluate(s, at).values) for s in schedules.values()]
+        largest: np.ndarray = np.max(values, axis=0)
+        return largest
+
+    grid = sampling.sample_steps(ends, steps, magnitude)
     sampled, summaries = [], []
     for key, schedule in schedules.items():
         curve = curves.evaluate(schedule, grid)
