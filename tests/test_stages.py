@@ -351,12 +351,15 @@ def test_derivatives_are_finite_at_every_step_and_boundary():
 
 
 def test_very_unequal_stages_are_found_by_binary_search_with_the_same_values():
-    """Twelve 1-step stages, then one of ten million steps: no table of buckets fits them, so
-    each step's stage is found by a binary search, with the same values."""
+    """Twelve 1-step stages, one of ten million steps, and one more: the table's buckets are
+    153 steps wide, and the first would hold 13 starts, more than a binary search over 14
+    stages has levels, so each step's stage is found by a binary search, with the same
+    values. (Without the last stage the table has 1-step buckets.)"""
     stages = [{"steps": 1, "start": 1.0 / (j + 1), "end": 1.0 / (j + 2)} for j in range(12)]
     stages.append({"steps": 10**7, "shape": "cosine", "end": 0.0})
+    stages.append({"steps": 5, "start": 0.25, "end": 0.5})
     case = {"name": "stages", "lr": 1.0, "stages": stages}
-    steps = [-2, *range(0, 30), 10**6, 10**7 - 1, 10**7 + 12, 2**31 - 1]
+    steps = [-2, *range(0, 30), 10**6, *range(10**7 + 10, 10**7 + 20), 2**31 - 1]
     assert_matches_reference(case, steps)
     as_floats = np.array(steps, dtype=np.float64) + 0.5
     want = [composed_lr(s, **case) for s in as_floats]
