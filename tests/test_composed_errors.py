@@ -32,6 +32,7 @@ from hydra_optax_schedules import (
 )
 
 PREFIXES = ["", "scheduler."]
+MAX_LR = float(np.finfo(np.float32).max)
 STRING = ", not a string (from the environment: ${oc.decode:${oc.env:NAME}})"
 STEPS = "expected a whole number of steps in [0, 2**63)"
 FLOAT32 = "that float32 holds (<= 3.403e+38)"
@@ -95,6 +96,7 @@ CYCLES = [
         "{p}cycles=None is invalid: expected a whole number of cycles >= 1",
     ),
     ({"cycles": 2**63}, "cycles", f"{{p}}cycles=9223372036854775808 is invalid: {STEPS}"),
+    ({"cycles": 10}, None, None),  # 1-step cycles
     ({"cycles": 11}, "cycles", too_short(11, 1.0, 10, "11 cycles do not fit in 10 steps")),
     (
         {"cycles": 8, "warmup_steps": 2, "cooldown_steps": 1},
@@ -110,6 +112,21 @@ CYCLES = [
         {"cycles": 3, "cycle_mult": 0.25, "decay_steps": 6},
         "cycles",
         too_short(3, 0.25, 6, "cycle 2 would be 0 steps long"),
+    ),
+    (  # the shortest cycle would be 5 * 0.75 / 63 steps long (an estimate in floats)
+        {"cycles": 3, "cycle_mult": 0.25, "decay_steps": 5},
+        "cycles",
+        too_short(3, 0.25, 5, "the shortest cycle would be less than a step long"),
+    ),
+    (  # 2 * 9 / 99 steps
+        {"cycles": 2, "cycle_mult": 10.0, "decay_steps": 2},
+        "cycles",
+        too_short(2, 10.0, 2, "the shortest cycle would be less than a step long"),
+    ),
+    (  # 10 * 2 / 80 = 1/4 of a step: not refused by the estimate, but rounded to 0 steps
+        {"cycles": 4, "cycle_mult": 3.0},
+        "cycles",
+        too_short(4, 3.0, 10, "cycle 0 would be 0 steps long"),
     ),
     (
         {"cycles": 8, "cycle_mult": 2.0},
@@ -147,6 +164,7 @@ CYCLES = [
         "cycle_decay",
         "{p}cycle_decay=nan is invalid: expected a finite number > 0",
     ),
+    ({"cycles": 2, "lr": MAX_LR}, None, None),  # peaks of the largest float32
     ({"cycles": 3, "cycle_decay": 1e200}, "cycle_decay", bad_peak("1e+200", 3, 1, "1e+200")),
     (
         {"cycles": 2, "cycle_decay": 1.2, "lr": 3e38},
@@ -168,6 +186,11 @@ CYCLES = [
         "cycle_decay",
         bad_peak("1e-310", 2, 1, "1e-310", exponential=True),
     ),
+    (  # end / peak = 5e-324 / 1e30 underflows to 0
+        {"name": "exponential", "end_lr": 5e-324, "cycles": 2, "cycle_decay": 1e30},
+        "cycle_decay",
+        bad_peak("1e+30", 2, 1, "1e+30", exponential=True),
+    ),
     ({"rewarmup_steps": -1}, "rewarmup_steps", f"{{p}}rewarmup_steps=-1 is invalid: {STEPS}"),
     ({"rewarmup_steps": 1.5}, "rewarmup_steps", f"{{p}}rewarmup_steps=1.5 is invalid: {STEPS}"),
     (
@@ -180,6 +203,7 @@ CYCLES = [
         "rewarmup_fraction",
         "{p}rewarmup_fraction=-0.1 is invalid: expected a number in [0, 1]",
     ),
+    ({"cycles": 2, "rewarmup_steps": 4}, None, None),  # 1 step left to decay
     (
         {"cycles": 2, "rewarmup_steps": 5},
         "cycles",
@@ -230,12 +254,16 @@ CYCLES = [
 @pytest.mark.parametrize(("fields", "field", "message"), CYCLES)
 def test_invalid_restarts(fields, field, message, prefix):
     config = {"name": "cosine", "lr": 1.0, "decay_steps": 10, **fields}
+    if message is None:  # valid: a limit of the rows around it
+        Schedule(SchedulerConfig(**config), field_prefix=prefix)
+        return
     assert refusal(config, prefix) == (message.replace("{p}", prefix), field)
 
 
 # --- 2. A branched cooldown: a cosine schedule of 60 steps, a cooldown of 5 -----------------
 
 BRANCHES = [
+    ({"cooldown_start": 5, "warmup_steps": 5}, None, None),  # right after the warmup
     (
         {"cooldown_start": 4, "warmup_steps": 5},
         "cooldown_start",
@@ -278,6 +306,9 @@ BRANCHES = [
 @pytest.mark.parametrize(("fields", "field", "message"), BRANCHES)
 def test_invalid_branches(fields, field, message, prefix):
     config = {"name": "cosine", "lr": 1.0, "decay_steps": 60, "cooldown_steps": 5, **fields}
+    if message is None:  # valid: a limit of the rows around it
+        Schedule(SchedulerConfig(**config), field_prefix=prefix)
+        return
     assert refusal(config, prefix) == (message.replace("{p}", prefix), field)
 
 
@@ -336,6 +367,7 @@ MILESTONES = [
         "milestones",
         "{p}milestones=array([[10, 20]]) is invalid: expected a list",
     ),
+    ({"milestones": np.array([10, 20])}, None, None),  # a 1-d array is a list
     (
         {"milestones": np.array(10)},
         "milestones",
@@ -435,6 +467,7 @@ MILESTONES = [
         "decay_factor",
         bad_factor("1e+300", 1, "1e+300"),
     ),
+    ({"milestones": [10], "decay_factor": 1.0, "lr": MAX_LR}, None, None),  # the largest float32
     (
         {"milestones": [10], "decay_factor": 1.2, "lr": 3e38},
         "decay_factor",
@@ -464,7 +497,7 @@ def test_invalid_milestones(fields, field, message, prefix):
         "cooldown_steps": 10,
         **fields,
     }
-    if message is None:  # valid: the limits of the row before or after
+    if message is None:  # valid: a limit of the rows around it
         Schedule(SchedulerConfig(**config), field_prefix=prefix)
         return
     assert refusal(config, prefix) == (message.replace("{p}", prefix), field)
@@ -686,7 +719,7 @@ STAGES = [
 @pytest.mark.parametrize(("fields", "field", "message"), STAGES)
 def test_invalid_stages(fields, field, message, prefix):
     config = {"name": "stages", "lr": 1.0, "decay_steps": 100, **fields}
-    if message is None:  # valid: the limit of the row before
+    if message is None:  # valid: a limit of the rows around it
         Schedule(SchedulerConfig(**config), field_prefix=prefix)
         return
     assert refusal(config, prefix) == (message.replace("{p}", prefix), field)

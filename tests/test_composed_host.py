@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -371,3 +372,33 @@ def test_arrays_keep_their_shape(fields):
     want = reference_at(fields, steps.ravel())
     np.testing.assert_allclose(got.ravel(), want, rtol=1e-12, atol=1e-15)
     assert schedule(np.array(7)).shape == ()
+
+
+@pytest.mark.parametrize("fields", EVERY_CASE.values(), ids=EVERY_CASE.keys())
+def test_each_piece_starts_and_ends_at_the_values_of_the_reference(fields):
+    """A piece's ``start_value`` is the value at its first step, and its ``end_value`` the
+    value its curve reaches at its end: the value just before the next piece takes over."""
+    fields = {"lr": 2e-3, **fields}
+    for phase in build(fields).phases:
+        want = composed_lr(phase.start, **fields)
+        assert phase.start_value == pytest.approx(want, rel=1e-12, abs=1e-18), phase
+        if phase.end is not None:
+            # A sqrt or power < 1 curve is steep at its end: 1e-12 steps before it (an exact
+            # rational step), and 1e-6 of lr apart.
+            want = composed_lr(phase.end - Fraction(1, 10**12), **fields)
+            assert phase.end_value == pytest.approx(want, rel=1e-6, abs=1e-6 * 2e-3), phase
+
+
+@pytest.mark.parametrize("fields", EVERY_CASE.values(), ids=EVERY_CASE.keys())
+def test_the_final_value_holds_exactly_from_the_last_step_on(fields):
+    """From the step where the last piece ends, every path gives the final value exactly."""
+    fields = {"lr": 2e-3, **fields}
+    schedule = build(fields)
+    end = schedule.phases[-1].end
+    if end is None:
+        pytest.skip("the last piece never ends")
+    final = composed_lr(2**70, **fields)
+    steps = [end, end + 1, 2 * end + 7]
+    assert [schedule(step) for step in steps] == [final] * 3
+    for dtype in (np.int64, np.float64):
+        assert schedule(np.array(steps, dtype=dtype)).tolist() == [final] * 3

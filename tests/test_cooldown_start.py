@@ -115,32 +115,6 @@ def test_a_cooldown_fraction_is_a_fraction_of_the_run():
     assert build(case).phases[-1].length == 25
 
 
-def test_phases_name_the_branch_and_the_hold_before_it():
-    schedule = build(
-        {"name": "linear", "lr": 1.0, "decay_steps": 50, "cooldown_start": 70, "cooldown_steps": 5}
-    )
-    rows = [(p.name, p.start, p.end, p.start_value, p.end_value) for p in schedule.phases]
-    assert rows == [
-        ("main", 0, 50, 1.0, 0.0),
-        ("hold", 50, 70, 0.0, 0.0),
-        ("cooldown", 70, 75, 0.0, 0.0),
-    ]
-    cut = build(
-        {
-            "name": "linear",
-            "lr": 1.0,
-            "decay_steps": 50,
-            "cooldown_start": 20,
-            "cooldown_steps": 5,
-            "cooldown_lr": 0.1,
-        }
-    )
-    rows = [(p.name, p.start, p.end) for p in cut.phases]
-    assert rows == [("main", 0, 20), ("cooldown", 20, 25)]
-    assert math.isclose(cut.phases[0].end_value, 0.6, rel_tol=1e-15)
-    assert cut.phases[1].start_value == cut.phases[0].end_value
-
-
 def test_numpy_and_jax_scalars_are_steps():
     import jax.numpy as jnp
 

@@ -155,20 +155,6 @@ def test_every_cycle_ends_at_the_end_value_and_the_cooldown_starts_there():
     assert schedule.phases[-1].name == "cooldown" and schedule.phases[-1].start_value == 0.1
 
 
-def test_phases_list_each_rewarmup_and_cycle():
-    schedule = build(
-        {"name": "linear", "lr": 1.0, "decay_steps": 30, "cycles": 3, "rewarmup_steps": 2}
-    )
-    rows = [(p.name, p.start, p.end) for p in schedule.phases]
-    assert rows == [
-        ("cycle 0", 0, 10),
-        ("rewarmup 1", 10, 12),
-        ("cycle 1", 12, 20),
-        ("rewarmup 2", 20, 22),
-        ("cycle 2", 22, 30),
-    ]
-
-
 def test_hydra_options_have_the_cycle_fields_only_for_decaying_families(user_app):
     user_app.run(
         "scheduler.cycles=4",

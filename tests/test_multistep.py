@@ -20,7 +20,7 @@ import numpy as np
 import optax
 import pytest
 from composed_checks import assert_boundaries_exact, assert_matches_reference, build
-from composed_reference import boundaries, composed_lr, milestone_steps, named_values
+from composed_reference import boundaries, composed_lr, named_values
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -64,22 +64,6 @@ def case_id(case):
 def test_multistep_follows_the_spec_over_the_whole_run(case):
     assert_matches_reference(case)
     assert_boundaries_exact(case)
-
-
-def test_a_milestone_step_already_has_the_decayed_value():
-    schedule = build({"name": "multistep", "lr": 1.0, "milestones": [10, 20]})
-    assert [schedule(s) for s in (9, 10, 19, 20, 10**9)] == [1.0, 0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1]
-    rows = [(p.name, p.start, p.end) for p in schedule.phases]
-    assert rows == [("main", 0, 10), ("milestone 1", 10, 20), ("milestone 2", 20, None)]
-
-
-def test_fractions_round_half_up_from_the_decimal_written():
-    """0.35 of 100 is step 35 (the float 0.35 * 100 is 34.99...), 0.125 of 20 is 2.5: step 3."""
-    case = {"name": "multistep", "lr": 1.0, "decay_steps": 100, "milestone_fractions": [0.35]}
-    assert [p.start for p in build(case).phases] == [0, 35]
-    case = {"name": "multistep", "lr": 1.0, "decay_steps": 20, "milestone_fractions": [0.125]}
-    assert [p.start for p in build(case).phases] == [0, 3]
-    assert milestone_steps(None, [0.125], 20) == [3]
 
 
 def test_equals_optax_piecewise_constant_schedule():

@@ -109,18 +109,6 @@ def test_stages_follow_the_spec_over_the_whole_run(case):
     assert_boundaries_exact(case)
 
 
-def test_values_are_multiples_of_lr_and_default_to_the_previous_end():
-    stages = [{"steps": 10, "shape": "cosine", "end": 0.1}, {"steps": 10}, {"steps": 5, "end": 0}]
-    schedule = build({"name": "stages", "lr": 2.0, "stages": stages})
-    rows = [(p.name, p.start, p.end, p.start_value, p.end_value) for p in schedule.phases]
-    assert rows == [
-        ("stage 0", 0, 10, 2.0, 0.2),
-        ("stage 1", 10, 20, 0.2, 0.2),
-        ("stage 2", 20, 25, 0.2, 0.0),
-    ]
-    assert schedule(10**9) == 0.0
-
-
 def test_a_start_other_than_the_previous_end_is_a_jump():
     schedule = build(
         {
