@@ -1,11 +1,13 @@
-"""Checks shared by the composable-schedules tests: every evaluation path against the spec."""
+"""Checks shared by the composable-schedules tests: every evaluation path against the spec.
+
+JAX is imported only by the checks that evaluate under it, so that the JAX-free tests
+(``test_composed_host.py``, run by ``.ci/mutation``) can share the rest.
+"""
 
 from __future__ import annotations
 
 import math
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from composed_reference import boundaries, composed_lr
 
@@ -32,6 +34,9 @@ def expected(case, steps):
 
 def assert_matches_reference(case, steps=None, schedule=None):
     """Host (Python ints), NumPy, eager JAX and jit give the spec's value at every step."""
+    import jax
+    import jax.numpy as jnp
+
     schedule = schedule or build(case)
     steps = steps if steps is not None else steps_around(case)
     want = expected(case, steps)

@@ -4,7 +4,8 @@
 Checked against the float64 reference in ``composed_reference.py`` (cycle boundaries in
 exact rationals) over whole step ranges, host, NumPy, eager JAX and jit; against optax's
 ``sgdr_schedule`` where the definitions coincide; from a user's Hydra app; through
-``load_schedule``; and with hypothesis over generated configs.
+``load_schedule``; and with hypothesis over generated configs. Invalid configs, with their
+whole messages: ``test_composed_errors.py``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from hypothesis import strategies as st
 
 from hydra_optax_schedules import (
     IgnoredFieldWarning,
-    ScheduleConfigError,
     SchedulerConfig,
     load_schedule,
 )
@@ -153,67 +153,6 @@ def test_every_cycle_ends_at_the_end_value_and_the_cooldown_starts_there():
     assert [p.start_value for p in cycles] == [1.0, 0.5, 0.25, 0.125]
     assert all(p.end_value == 0.1 for p in cycles)
     assert schedule.phases[-1].name == "cooldown" and schedule.phases[-1].start_value == 0.1
-
-
-def test_phases_list_each_rewarmup_and_cycle():
-    schedule = build(
-        {"name": "linear", "lr": 1.0, "decay_steps": 30, "cycles": 3, "rewarmup_steps": 2}
-    )
-    rows = [(p.name, p.start, p.end) for p in schedule.phases]
-    assert rows == [
-        ("cycle 0", 0, 10),
-        ("rewarmup 1", 10, 12),
-        ("cycle 1", 12, 20),
-        ("rewarmup 2", 20, 22),
-        ("cycle 2", 22, 30),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("fields", "field", "text"),
-    [
-        ({"cycles": 0}, "cycles", "cycles=0"),
-        ({"cycles": 2.0}, "cycles", "cycles=2.0"),
-        ({"cycles": True}, "cycles", "cycles=True"),
-        ({"cycles": 11}, "cycles", "11 cycles do not fit in 10 steps"),
-        ({"cycles": 4, "cycle_mult": 2.0, "decay_steps": 5}, "cycles", "cycle 0 would be 0 "),
-        ({"cycles": 8, "cycle_mult": 2.0}, "cycles", "less than a step"),
-        ({"cycle_mult": 0}, "cycle_mult", "cycle_mult=0"),
-        ({"cycle_mult": -1.0}, "cycle_mult", "cycle_mult=-1.0"),
-        ({"cycle_mult": math.inf}, "cycle_mult", "cycle_mult=inf"),
-        ({"cycle_decay": 0.0}, "cycle_decay", "cycle_decay=0.0"),
-        ({"cycle_decay": math.nan}, "cycle_decay", "cycle_decay=nan"),
-        ({"cycles": 3, "cycle_decay": 1e200}, "cycle_decay", "peak of cycle 1"),
-        ({"rewarmup_steps": -1}, "rewarmup_steps", "rewarmup_steps=-1"),
-        ({"rewarmup_fraction": 1.5}, "rewarmup_fraction", "rewarmup_fraction=1.5"),
-        ({"cycles": 2, "rewarmup_steps": 5}, "cycles", "rewarmup_steps=5"),
-        ({"cycles": 2, "rewarmup_fraction": 1.0}, "cycles", "rewarmup_fraction=1.0"),
-        (
-            {"cycles": 2, "rewarmup_steps": 1, "rewarmup_fraction": 0.1},
-            "rewarmup_fraction",
-            "both set",
-        ),
-    ],
-)
-def test_invalid_cycles_fail_naming_the_field(fields, field, text):
-    with pytest.raises(ScheduleConfigError, match=r"invalid|both set") as error:
-        build({"name": "cosine", "lr": 1.0, "decay_steps": 10, **fields})
-    assert error.value.field == field
-    assert text in str(error.value)
-
-
-@pytest.mark.parametrize("name", ["constant", "inverse_sqrt", "wsd", "multistep", "stages"])
-def test_only_decaying_families_restart(name):
-    fields = {"milestones": [5]} if name == "multistep" else {}
-    fields |= {"stages": [{"steps": 10}]} if name == "stages" else {}
-    with pytest.raises(ScheduleConfigError, match="only a decaying family") as error:
-        build({"name": name, "lr": 1.0, "decay_steps": 10, "cycles": 2, **fields})
-    assert error.value.field == "cycles"
-
-
-def test_cycle_fields_without_cycles_warn_that_they_do_nothing():
-    with pytest.warns(IgnoredFieldWarning, match="cycle_decay=0.5.*needs cycles > 1"):
-        build({"name": "cosine", "lr": 1.0, "decay_steps": 10, "cycle_decay": 0.5})
 
 
 def test_hydra_options_have_the_cycle_fields_only_for_decaying_families(user_app):

@@ -4,6 +4,7 @@
 Checked against the float64 reference in ``composed_reference.py`` over whole step ranges,
 host, NumPy, eager JAX and jit; against optax; from a user's Hydra app (a list override of
 ``milestones``); through ``load_schedule``; and with hypothesis over generated configs.
+Invalid configs, with their whole messages: ``test_composed_errors.py``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ import numpy as np
 import optax
 import pytest
 from composed_checks import assert_boundaries_exact, assert_matches_reference, build
-from composed_reference import boundaries, composed_lr, milestone_steps, named_values
+from composed_reference import boundaries, composed_lr, named_values
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hydra_optax_schedules import (
-    IgnoredFieldWarning,
     ScheduleConfigError,
     SchedulerConfig,
     load_schedule,
@@ -66,80 +66,12 @@ def test_multistep_follows_the_spec_over_the_whole_run(case):
     assert_boundaries_exact(case)
 
 
-def test_a_milestone_step_already_has_the_decayed_value():
-    schedule = build({"name": "multistep", "lr": 1.0, "milestones": [10, 20]})
-    assert [schedule(s) for s in (9, 10, 19, 20, 10**9)] == [1.0, 0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1]
-    rows = [(p.name, p.start, p.end) for p in schedule.phases]
-    assert rows == [("main", 0, 10), ("milestone 1", 10, 20), ("milestone 2", 20, None)]
-
-
-def test_fractions_round_half_up_from_the_decimal_written():
-    """0.35 of 100 is step 35 (the float 0.35 * 100 is 34.99...), 0.125 of 20 is 2.5: step 3."""
-    case = {"name": "multistep", "lr": 1.0, "decay_steps": 100, "milestone_fractions": [0.35]}
-    assert [p.start for p in build(case).phases] == [0, 35]
-    case = {"name": "multistep", "lr": 1.0, "decay_steps": 20, "milestone_fractions": [0.125]}
-    assert [p.start for p in build(case).phases] == [0, 3]
-    assert milestone_steps(None, [0.125], 20) == [3]
-
-
-def test_decay_steps_is_needed_only_for_fractions_or_a_cooldown():
-    build({"name": "multistep", "lr": 1.0, "milestones": [10]})
-    for fields in ({"milestone_fractions": [0.5]}, {"milestones": [10], "cooldown_steps": 5}):
-        with pytest.raises(ScheduleConfigError, match="decay_steps=None") as error:
-            build({"name": "multistep", "lr": 1.0, **fields})
-        assert error.value.field == "decay_steps"
-
-
 def test_equals_optax_piecewise_constant_schedule():
     boundaries_ = [100, 250, 600]
     ours = build({"name": "multistep", "lr": 0.1, "milestones": boundaries_, "decay_factor": 0.5})
     theirs = optax.piecewise_constant_schedule(0.1, {b: 0.5 for b in boundaries_})
     steps = jnp.arange(1000)
     np.testing.assert_allclose(jax.jit(ours)(steps), jax.jit(theirs)(steps), rtol=1e-6)
-
-
-@pytest.mark.parametrize(
-    ("fields", "field", "text"),
-    [
-        ({}, "milestones", "are both unset"),
-        ({"milestones": [10], "milestone_fractions": [0.5]}, "milestones", "are both set"),
-        ({"milestones": []}, "milestones", "at least one milestone"),
-        ({"milestones": 10}, "milestones", "expected a list"),
-        ({"milestones": "10,20"}, "milestones", "expected a list"),
-        ({"milestones": [10, 10]}, "milestones[1]", "strictly increasing"),
-        ({"milestones": [20, 10]}, "milestones[1]", "strictly increasing"),
-        ({"milestones": [5]}, "milestones[0]", "in (5, 90)"),
-        ({"milestones": [90]}, "milestones[0]", "in (5, 90)"),
-        ({"milestones": [10, 2.5]}, "milestones[1]", "milestones[1]=2.5"),
-        ({"milestones": [10, -1]}, "milestones[1]", "milestones[1]=-1"),
-        ({"milestones": [10, None]}, "milestones[1]", "milestones[1]=None"),
-        ({"milestone_fractions": [0.5, 1.5]}, "milestone_fractions[1]", "=1.5"),
-        ({"milestone_fractions": [0.0]}, "milestone_fractions[0]", "(0, 1)"),
-        ({"milestone_fractions": [0.5, 0.501]}, "milestone_fractions[1]", "strictly increasing"),
-        ({"milestone_fractions": [0.05]}, "milestone_fractions[0]", "it is step 5"),
-        ({"milestones": [10], "decay_factor": 0}, "decay_factor", "decay_factor=0"),
-        ({"milestones": [10], "decay_factor": -0.1}, "decay_factor", "decay_factor=-0.1"),
-        ({"milestones": [10, 20], "decay_factor": 1e300}, "decay_factor", "decay_factor=1e+300"),
-    ],
-)
-def test_invalid_milestones_fail_naming_the_field(fields, field, text):
-    case = {
-        "name": "multistep",
-        "lr": 1.0,
-        "decay_steps": 100,
-        "warmup_steps": 5,
-        "cooldown_steps": 10,
-        **fields,
-    }
-    with pytest.raises(ScheduleConfigError) as error:
-        build(case)
-    assert error.value.field == field
-    assert text in str(error.value)
-
-
-def test_milestones_on_another_family_warn_that_they_do_nothing():
-    with pytest.warns(IgnoredFieldWarning, match=r"milestones=\(10,\).*the multistep family"):
-        build({"name": "cosine", "lr": 1.0, "decay_steps": 20, "milestones": [10]})
 
 
 def test_a_users_hydra_app_overrides_the_milestones_list(user_app):
