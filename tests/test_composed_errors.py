@@ -286,13 +286,26 @@ BRANCHES = [
     (
         {"cooldown_start": 80, "warmup_steps": 70},
         "decay_steps",
-        "{p}warmup_steps=70 > {p}decay_steps=60 is invalid: warmup and cooldown must fit in "
+        "{p}warmup_steps=70 > {p}decay_steps=60 is invalid: the warmup must fit in decay_steps "
+        "(the cooldown branches off at cooldown_start)",
+    ),
+    (
+        {"cooldown_start": 60, "warmup_steps": 60},
         "decay_steps",
+        "{p}decay_steps=60 - {p}warmup_steps=60 = 0 is invalid: the cosine schedule needs a main "
+        "phase of at least one step",
+    ),
+    (
+        {"cooldown_start": 30, "cooldown_steps": 0, "cooldown_fraction": 0.005},
+        "cooldown_fraction",
+        "{p}cooldown_start=30 with {p}cooldown_fraction=0.005 is invalid: that fraction of "
+        "{p}decay_steps=60 rounds to a cooldown of 0 steps, and a branched cooldown needs at "
+        "least 1",
     ),
     (
         {"decay_steps": None, "cooldown_start": 30},
         "decay_steps",
-        "{p}decay_steps=None is invalid: a cooldown " + NEEDS_LENGTH,
+        "{p}decay_steps=None is invalid: the cosine schedule " + NEEDS_LENGTH,
     ),
     (
         {"decay_steps": None, "cooldown_start": 30, "cooldown_steps": 0, "cooldown_fraction": 0.1},

@@ -411,21 +411,26 @@ def plan_phases(config: SchedulerConfig, prefix: str = "") -> tuple[Phase, ...]:
     in_main = 0 if branch is not None else cooldown  # a branched cooldown is not in D
     if total is not None and warmup + in_main > total:
         if branch is not None:
-            message = f"{prefix}warmup_steps={warmup} > {prefix}decay_steps={total} is invalid"
+            message = (
+                f"{prefix}warmup_steps={warmup} > {prefix}decay_steps={total} is invalid: the "
+                "warmup must fit in decay_steps (the cooldown branches off at cooldown_start)"
+            )
         else:
             message = (
                 f"{prefix}warmup_steps={warmup} + {prefix}cooldown_steps={cooldown} > "
-                f"{prefix}decay_steps={total} is invalid"
+                f"{prefix}decay_steps={total} is invalid: warmup and cooldown must fit in "
+                "decay_steps"
             )
-        raise ScheduleConfigError(
-            f"{message}: warmup and cooldown must fit in decay_steps", field="decay_steps"
-        )
+        raise ScheduleConfigError(message, field="decay_steps")
     main = None if total is None else total - warmup - in_main
     if family in DECAYING and main == 0:
+        # D less the phases in it: the warmup, and the cooldown unless it branches off.
+        fitting = f"{prefix}decay_steps={total} - {prefix}warmup_steps={warmup}"
+        if branch is None:
+            fitting += f" - {prefix}cooldown_steps={cooldown}"
         raise ScheduleConfigError(
-            f"{prefix}decay_steps={total} - {prefix}warmup_steps={warmup} - "
-            f"{prefix}cooldown_steps={in_main} = 0 is invalid: the {config.name} schedule "
-            "needs a main phase of at least one step",
+            f"{fitting} = 0 is invalid: the {config.name} schedule needs a main phase of at "
+            "least one step",
             field="decay_steps",
         )
 
