@@ -365,3 +365,15 @@ def test_the_final_value_holds_exactly_from_the_last_step_on(fields):
     assert [schedule(step) for step in steps] == [final] * 3
     for dtype in (np.int64, np.float64):
         assert schedule(np.array(steps, dtype=dtype)).tolist() == [final] * 3
+
+
+def test_pieces_past_two_to_the_53_are_found_exactly_with_int64_steps():
+    """Buckets are found in integers: a float64 division would round a step beyond 2**53 into
+    the bucket before its own (3 * (2**58 + 1) is 3 * 2**58 as a float64)."""
+    width = 2**58 + 1
+    fields = {"lr": 1.0, "name": "multistep", "milestones": [i * width for i in range(1, 6)]}
+    fields["decay_factor"] = 0.5
+    steps = [i * width + d for i in range(1, 6) for d in (-1, 0, 1)]
+    want = [composed_lr(step, **fields) for step in steps]
+    assert build(fields)(np.array(steps, dtype=np.int64)).tolist() == want
+    assert [build(fields)(step) for step in steps] == want
