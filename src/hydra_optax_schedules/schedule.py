@@ -218,42 +218,57 @@ def _each_phase(
 
 
 def _indexed(xp: Any, steps: Any, phases: list[Phase], bound: Any, float_dtype: Any) -> Any:
-    """Each step's phase looked up (:func:`_phase_index`), its bounds and coefficients
-    gathered, and each curve evaluated once for all steps.
-
-    Every coefficient is gathered from its own column (XLA on CPU gathers single numbers many
-    times faster than rows), and a column whose phases all hold the same number is that
-    number, not gathered.
-    """
+    """Each step's phase looked up (:func:`_phase_index`), its start and coefficients
+    gathered (:func:`_curve_columns`), and each curve evaluated once for all steps."""
     index = _phase_index(xp, steps, [p.start for p in phases], bound)
 
-    def column(values: list[Any], dtype: Any) -> Any:
-        if len({repr(value) for value in values}) == 1:  # the same number, -0.0 apart from 0.0
-            return xp.asarray(values[0], dtype=dtype)
-        return xp.asarray(values, dtype=dtype)[index]
+    def column(values: Any, dtype: Any) -> Any:
+        if isinstance(values, tuple):
+            return xp.asarray(values, dtype=dtype)[index]
+        return xp.asarray(values, dtype=dtype)
 
     # A step is before the next phase's start, so within its own phase: only a step before
     # the first phase (negative) needs a clamp, and past the last, the caller holds its end.
-    local = xp.maximum(steps - column([bound(p.start) for p in phases], steps.dtype), 0)
+    local = xp.maximum(steps - column(tuple(bound(p.start) for p in phases), steps.dtype), 0)
     local = local.astype(float_dtype)
-    curves = list(dict.fromkeys(p.curve for p in phases))
     result = None
-    for curve in reversed(curves):
-        # Steps in a phase of another curve get the coefficients of one of this curve's
-        # phases: a value discarded below, but finite, and so is its derivative.
+    for curve, coefficients, own in _curve_columns(tuple(phases)):
+        gathered = {name: column(values, float_dtype) for name, values in coefficients.items()}
+        value = curve_value(xp, curve, local, gathered)
+        if result is not None:
+            value = xp.where(column(own, bool), value, result)
+        result = value
+    return result
+
+
+@functools.lru_cache(maxsize=64)
+def _curve_columns(
+    phases: tuple[Phase, ...],
+) -> tuple[tuple[str, dict[str, Any], Any], ...]:
+    """``(curve, coefficients, own)`` for each curve of ``phases``, the last one's first: the
+    column of each coefficient the curve reads, and of whether a phase is the curve's own.
+
+    A column holds one number per phase (XLA on CPU gathers single numbers many times faster
+    than rows), or, if they all hold the same number, that number: it is not gathered.
+    Phases of another curve get the coefficients of one of this curve's phases: a value
+    discarded in the end, but finite, and so is its derivative. Computed once per schedule.
+    """
+    columns = []
+    for curve in reversed(dict.fromkeys(p.curve for p in phases)):
         stand_in = next(p for p in phases if p.curve == curve).coefficients
-        gathered = {
-            name: column(
-                [(p.coefficients if p.curve == curve else stand_in)[name] for p in phases],
-                float_dtype,
+        coefficients = {
+            name: _one_or_each(
+                [(p.coefficients if p.curve == curve else stand_in)[name] for p in phases]
             )
             for name in CURVE_COEFFICIENTS[curve]
         }
-        value = curve_value(xp, curve, local, gathered)
-        if result is not None:
-            value = xp.where(column([p.curve == curve for p in phases], bool), value, result)
-        result = value
-    return result
+        columns.append((curve, coefficients, _one_or_each([p.curve == curve for p in phases])))
+    return tuple(columns)
+
+
+def _one_or_each(values: list[Any]) -> Any:
+    """``values[0]`` if every value is it (bit for bit: -0.0 is not 0.0), else all of them."""
+    return values[0] if len({repr(value) for value in values}) == 1 else tuple(values)
 
 
 #: The most buckets in the table of :func:`_phase_index`.
