@@ -875,8 +875,7 @@ def ineffective_fields(
         if getattr(config, field) != defaults[field] and not has_it(family, kinds, config)
     }
     if family == "stages":
-        power = next(f.default for f in dataclasses.fields(StageConfig) if f.name == "power")
         for j, stage in enumerate(config.stages or ()):
-            if stage.shape != "polynomial" and stage.power != power:
+            if stage.shape != "polynomial" and stage.power != StageConfig.power:  # its default
                 ignored[f"stages[{j}].power"] = (stage.power, "a polynomial stage")
     return ignored
