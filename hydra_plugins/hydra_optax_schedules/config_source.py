@@ -50,6 +50,12 @@ def _option_name(config_path: str) -> str | None:
     return name if group == GROUP else None
 
 
+def _served_option(config_path: str) -> str | None:
+    """The option ``config_path`` names if we serve it (see ``_option_names``), else None."""
+    name = _option_name(config_path)
+    return name if name is not None and name in _option_names() else None
+
+
 class OptaxSchedulesConfigSource(ConfigSource):
     """The ``scheduler`` group: one typed structured config per option, with a ``_target_``."""
 
@@ -64,8 +70,7 @@ class OptaxSchedulesConfigSource(ConfigSource):
         return config_path.strip("/") in ("", GROUP)
 
     def is_config(self, config_path: str) -> bool:
-        name = _option_name(config_path)
-        return name is not None and name in _option_names()
+        return _served_option(config_path) is not None
 
     def list(self, config_path: str, results_filter: ObjectType | None) -> list[str]:
         path = config_path.strip("/")
@@ -76,12 +81,13 @@ class OptaxSchedulesConfigSource(ConfigSource):
         return []
 
     def load_config(self, config_path: str) -> ConfigResult:
-        if not self.is_config(config_path):
+        name = _served_option(config_path)
+        if name is None:
             raise ConfigLoadError(f"{SCHEME}: no config '{config_path}'")
         from hydra_optax_schedules.config import option_node
 
         return ConfigResult(
-            config=option_node(_option_name(config_path)),
+            config=option_node(name),
             path=f"{SCHEME}://{self.path}",
             provider=self.provider,
             header={"package": None},
