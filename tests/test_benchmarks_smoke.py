@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+TARGETS = SCRIPT.with_name("targets.py")
 SECTIONS = ("startup", "host_eval", "jit_vectorized", "train_step", "sweep", "composed")
 
 
@@ -34,4 +36,8 @@ def test_smoke_run_writes_every_section_with_numbers(tmp_path: Path) -> None:
             is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
             assert is_number and math.isfinite(value), f"{section}.{name} = {value!r}"
     assert results["meta"]["smoke"] is True
+    for target in runpy.run_path(str(TARGETS))["TARGETS"]:  # what a full run's verdicts read
+        for name in target.figures():
+            section, key = name.split(".")
+            assert key in results[section], f"target {target.key} reads {name}, not written"
     assert not (tmp_path / "outputs").exists()
