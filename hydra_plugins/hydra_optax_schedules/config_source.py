@@ -34,7 +34,7 @@ SCHEME = "hydra-optax-schedules"
 
 def _option_names() -> list[str]:
     """Our options that the app has not registered in Hydra's ConfigStore itself."""
-    from hydra_optax_schedules.config import SCHEDULE_NAMES
+    from hydra_optax_schedules.config.families import SCHEDULE_NAMES
 
     store = ConfigStore.instance()
     return sorted(
@@ -78,7 +78,7 @@ class OptaxSchedulesConfigSource(ConfigSource):
     def load_config(self, config_path: str) -> ConfigResult:
         if not self.is_config(config_path):
             raise ConfigLoadError(f"{SCHEME}: no config '{config_path}'")
-        from hydra_optax_schedules.config import option_node
+        from hydra_optax_schedules.hydra_options import option_node
 
         return ConfigResult(
             config=option_node(_option_name(config_path)),
