@@ -23,7 +23,7 @@ from reference import (
 from tolerance import DECAYING, lengths
 
 from hydra_optax_schedules import SchedulerConfig, build_lr_scheduler
-from hydra_optax_schedules.config import COOLDOWN_SHAPES, SCHEDULE_NAMES, WARMUP_SHAPES
+from hydra_optax_schedules.config import SCHEDULE_NAMES
 
 #: The fields of the families of ``schedule-semantics.md``; the composed ones have their own
 #: property tests (test_cooldown_start.py, test_cycles.py, test_multistep.py, test_stages.py).
@@ -81,8 +81,8 @@ def configs(draw, non_increasing=False):
     lr = draw(st.floats(1e-8, 1e3))
     case = SchedulerConfig(lr=lr, name=name).to_dict()
     case = {key: value for key, value in case.items() if key in REFERENCE_FIELDS}
-    case["warmup_shape"] = draw(st.sampled_from(WARMUP_SHAPES))
-    case["cooldown_shape"] = draw(st.sampled_from(COOLDOWN_SHAPES))
+    case["warmup_shape"] = draw(st.sampled_from(("linear", "cosine")))
+    case["cooldown_shape"] = draw(st.sampled_from(("linear", "cosine", "sqrt")))
     if family == "polynomial":
         case["power"] = draw(st.floats(0.05, 8.0))
     if family == "inverse_sqrt":

@@ -11,7 +11,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from hydra_optax_schedules.comparison import SweepComparison, find_runs, labels_and_title
+from hydra_optax_schedules.viewer.comparison import SweepComparison, find_runs, labels_and_title
 
 
 def write_job(sweep: Path, subdir: str, overrides: list[str], lrs: list[float]) -> None:

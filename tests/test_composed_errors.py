@@ -41,7 +41,7 @@ NEEDS_LENGTH = (
     "build_schedule()"
 )
 DECAYING = "a decaying family (linear, cosine, exponential, polynomial)"
-STAGE_FIELDS = "steps, fraction, shape, start, end, power"
+STAGE_FIELDS = "steps, fraction, shape, start, end, power, shape_params"
 
 
 def refusal(fields, prefix):
@@ -573,7 +573,7 @@ STAGES = [
     (
         {"stages": [{"steps": 50}, StageConfig]},
         "stages[1]",
-        "{p}stages[1]=<class 'hydra_optax_schedules.config.StageConfig'> is invalid: expected "
+        "{p}stages[1]=<class 'hydra_optax_schedules.config.schema.StageConfig'> is invalid: expected "
         f"a mapping of stage fields ({STAGE_FIELDS})",
     ),
     (
@@ -805,7 +805,7 @@ IGNORED = [
         ignored(
             [
                 "stages=(StageConfig(steps=10, fraction=None, shape='linear', start=None, "
-                "end=None, power=2.0),)"
+                "end=None, power=2.0, shape_params=None),)"
             ],
             "cosine",
             "stages needs the stages family",

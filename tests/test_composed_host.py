@@ -216,7 +216,8 @@ def pieces_of(fields):
 
 def test_the_cases_take_the_few_phase_path_the_table_and_the_binary_search():
     """The cases below exercise each way the array path finds a step's piece."""
-    from hydra_optax_schedules.schedule import _FEW_PHASES, _bucket_table
+    from hydra_optax_schedules.evaluate.indexed import _bucket_table
+    from hydra_optax_schedules.evaluate.select import FEW_PIECES as _FEW_PHASES
 
     counts = {name: pieces_of(fields) for name, fields in UNEQUAL.items()}
     assert min(counts.values()) <= _FEW_PHASES < max(counts.values())

@@ -14,7 +14,7 @@ import pytest
 from composed_checks import build
 from composed_reference import milestone_steps
 
-from hydra_optax_schedules.shapes import Phase
+from hydra_optax_schedules.piece import Piece, PieceKind
 
 
 def test_phases_list_each_rewarmup_and_cycle():
@@ -99,8 +99,8 @@ def test_a_branch_where_a_piece_ends_keeps_the_piece_whole():
         }
     )
     assert schedule.phases == (
-        Phase("cycle 0", 0, 10, "linear", 1.0, 0.0, param=2.0),
-        Phase("cooldown", 10, 5, "linear", 1.0, 0.0),
+        Piece(PieceKind.CYCLE, 0, 10, "linear", 1.0, 0.0, index=0),
+        Piece(PieceKind.COOLDOWN, 10, 5, "linear", 1.0, 0.0),
     )
 
 
@@ -111,8 +111,8 @@ def test_a_branch_inside_a_piece_cuts_it_and_keeps_its_curve():
         {"name": "linear", "lr": 1.0, "decay_steps": 20, "cooldown_start": 15, "cooldown_steps": 5}
     )
     assert schedule.phases == (
-        Phase("main", 0, 15, "linear", 1.0, 0.25, param=2.0, span=20, target=0.0),
-        Phase("cooldown", 15, 5, "linear", 0.25, 0.0),
+        Piece(PieceKind.MAIN, 0, 15, "linear", 1.0, 0.25, span=20, target=0.0),
+        Piece(PieceKind.COOLDOWN, 15, 5, "linear", 0.25, 0.0),
     )
     want = [1.0, 0.3, 0.25, 0.0, 0.0]
     assert [schedule(s) for s in (0, 14, 15, 20, 21)] == pytest.approx(want, rel=1e-15)
@@ -129,7 +129,7 @@ def test_multistep_pieces_are_constant_and_the_last_ends_with_the_run():
         }
     )
     assert schedule.phases == (
-        Phase("main", 0, 10, "constant", 1.0, 1.0),
-        Phase("milestone 1", 10, 10, "constant", 0.5, 0.5),
-        Phase("milestone 2", 20, 10, "constant", 0.25, 0.25),
+        Piece(PieceKind.MAIN, 0, 10, "constant", 1.0, 1.0),
+        Piece(PieceKind.MILESTONE, 10, 10, "constant", 0.5, 0.5, index=1),
+        Piece(PieceKind.MILESTONE, 20, 10, "constant", 0.25, 0.25, index=2),
     )

@@ -33,7 +33,7 @@ from hydra_optax_schedules import (
     build_schedule,
     load_schedule,
 )
-from hydra_optax_schedules.config import option_node
+from hydra_optax_schedules.hydra_options import option_node
 
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
 PROBES = (-1, 0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 10**4, 10**9, 2**40)

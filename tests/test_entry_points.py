@@ -25,7 +25,7 @@ FIELDS = (
     "lr, name, decay_steps, end_lr, end_lr_factor, cooldown_steps, warmup_steps, cooldown_lr, "
     "warmup_start_lr, warmup_shape, warmup_fraction, cooldown_shape, cooldown_fraction, power, "
     "timescale, cooldown_start, cycles, cycle_mult, cycle_decay, rewarmup_steps, "
-    "rewarmup_fraction, milestones, milestone_fractions, decay_factor, stages"
+    "rewarmup_fraction, milestones, milestone_fractions, decay_factor, stages, shape_params"
 )
 
 
@@ -105,3 +105,35 @@ def test_any_integral_number_is_a_step_count():
     schedule = build_lr_scheduler(SchedulerConfig(lr=1.0, name="linear", decay_steps=Steps.SHORT))
     assert schedule.config.decay_steps == 10 and type(schedule.config.decay_steps) is int
     assert schedule(5) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"lr": 1.0, "warmup": 3}, f"warmup is not a scheduler field; valid fields: {FIELDS}"),
+        ({"name": "constant"}, "lr is missing: the peak learning rate is required"),
+        (
+            {"lr": 1.0, "name": "stages", "stages": [{"stpes": 3}]},
+            "stages[0].stpes is not a stage field; valid fields: steps, fraction, shape, start, "
+            "end, power, shape_params",
+        ),
+    ],
+)
+def test_one_rule_reads_the_same_on_every_entry_path(fields, message):
+    """An unknown key, a stage's unknown key and a missing lr: one message, whichever way the
+    config arrives (the rule is written once, in config/coerce.py)."""
+    from hydra_optax_schedules import load_schedule
+
+    paths = {
+        "build_lr_scheduler(dict)": lambda: build_lr_scheduler(fields),
+        "build_lr_scheduler(DictConfig)": lambda: build_lr_scheduler(OmegaConf.create(fields)),
+        "build_schedule(**fields)": lambda: build_schedule(**fields),
+        "load_schedule(dict)": lambda: load_schedule(fields),
+        "from_dict(strict)": lambda: build_lr_scheduler(
+            SchedulerConfig.from_dict(SchedulerConfig, fields, ignore_extensive_attributes=False)
+        ),
+    }
+    for path, build in paths.items():
+        with pytest.raises(ScheduleConfigError) as error:
+            build()
+        assert str(error.value) == message, path

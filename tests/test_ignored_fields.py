@@ -25,7 +25,7 @@ from hydra_optax_schedules import (
     build_lr_scheduler,
     load_schedule,
 )
-from hydra_optax_schedules.config import option_node
+from hydra_optax_schedules.hydra_options import option_node
 
 
 def expected_ignored(case):

@@ -27,7 +27,7 @@ from hydra_optax_schedules import (
     build_lr_scheduler,
     load_schedule,
 )
-from hydra_optax_schedules.config import option_node
+from hydra_optax_schedules.hydra_options import option_node
 
 PLAIN = {"lr": 1e-3, "name": "cosine", "decay_steps": 90, "warmup_fraction": 0.35}
 NUMPY_AND_JAX = [

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hydra_optax_schedules import build_lr_scheduler
-from hydra_optax_schedules.sampling import (
+from hydra_optax_schedules.viewer.sampling import (
     BUDGET,
     EVERY_STEP_UP_TO,
     EXACT_MEAN_UP_TO,

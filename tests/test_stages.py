@@ -380,7 +380,7 @@ def test_the_typed_option_builds_and_names_a_stage_by_its_full_key():
     from omegaconf import OmegaConf
 
     from hydra_optax_schedules import build_lr_scheduler
-    from hydra_optax_schedules.config import option_node
+    from hydra_optax_schedules.hydra_options import option_node
 
     stages = [{"steps": 10, "shape": "cosine", "end": 0.1}, {"steps": 5}]
     node = OmegaConf.merge(option_node("stages"), {"lr": 1.0, "stages": stages})

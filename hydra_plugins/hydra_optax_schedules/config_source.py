@@ -34,7 +34,7 @@ SCHEME = "hydra-optax-schedules"
 
 def _option_names() -> list[str]:
     """Our options that the app has not registered in Hydra's ConfigStore itself."""
-    from hydra_optax_schedules.config import SCHEDULE_NAMES
+    from hydra_optax_schedules.config.families import SCHEDULE_NAMES
 
     store = ConfigStore.instance()
     return sorted(
@@ -84,7 +84,7 @@ class OptaxSchedulesConfigSource(ConfigSource):
         name = _served_option(config_path)
         if name is None:
             raise ConfigLoadError(f"{SCHEME}: no config '{config_path}'")
-        from hydra_optax_schedules.config import option_node
+        from hydra_optax_schedules.hydra_options import option_node
 
         return ConfigResult(
             config=option_node(name),

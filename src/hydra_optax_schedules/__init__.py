@@ -4,33 +4,39 @@ After ``pip install hydra-optax-schedules`` every Hydra app has a ``scheduler`` 
 (``constant``, ``cosine``, ``linear``, ``exponential``, ``polynomial``, ``inverse_sqrt``,
 ``wsd``, ``multistep`` (step decay), ``stages`` (any piecewise schedule), and xlstm-jax's
 ``cosine_decay`` and ``exponential_decay``), and ``hydra.utils.instantiate(cfg.scheduler)``
-returns a schedule.
+returns a schedule. ``register_shape`` adds a shape of your own, as a family and as a stage,
+warmup or cooldown shape.
+
+The layers, each importing only those before it: ``values``, ``errors``, ``messages``;
+``shapes`` (every formula); ``piece``; ``config`` (schema, families, coercion, parsing,
+normalization); ``evaluate`` (host, select, indexed); ``plan`` (pieces with exact
+boundaries); ``schedule`` (the ``Schedule`` and its builders); ``hydra_options``,
+``safe_load``; ``viewer``. ``docs/development.md`` says where each thing is computed.
 
 Importing this package does not import JAX or optax; a schedule imports JAX the first time
 it is called on a JAX array.
 """
 
-from hydra_optax_schedules.config import (
-    OPTION_CLASSES,
-    SchedulerConfig,
-    SchedulerOption,
-    StageConfig,
-)
+from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
+from hydra_optax_schedules.hydra_options import OPTION_CLASSES, SchedulerOption
 from hydra_optax_schedules.safe_load import load_schedule
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
+from hydra_optax_schedules.shapes import Shape, register_shape
 
 __all__ = [
     "OPTION_CLASSES",
     "IgnoredFieldWarning",
     "Schedule",
     "ScheduleConfigError",
+    "Shape",
     "SchedulerConfig",
     "SchedulerOption",
     "StageConfig",
     "build_lr_scheduler",
     "build_schedule",
     "load_schedule",
+    "register_shape",
 ]
 
 __version__ = "0.2.0"

@@ -11,7 +11,6 @@ data names. It does not use Hydra at all.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -21,24 +20,22 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_optax_schedules.config import SchedulerConfig, StageConfig
+from hydra_optax_schedules.config.coerce import scheduler_fields, scheduler_key, stage_fields
+from hydra_optax_schedules.config.schema import SchedulerConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.hydra_options import BUILDER_TARGET
 from hydra_optax_schedules.schedule import Schedule
-from hydra_optax_schedules.validation import as_number, show
+from hydra_optax_schedules.values import as_number, show
 
 __all__ = ["TRUSTED_TARGETS", "load_schedule"]
 
 #: The only ``_target_`` values accepted: this package's builder, by its public and its
 #: module path. The value is compared as a string; it is never imported.
-TRUSTED_TARGETS = (
-    "hydra_optax_schedules.build_schedule",
-    "hydra_optax_schedules.schedule.build_schedule",
-)
+TRUSTED_TARGETS = (BUILDER_TARGET, "hydra_optax_schedules.schedule.build_schedule")
 
-_FIELDS = frozenset(field.name for field in dataclasses.fields(SchedulerConfig))
-_STAGE_FIELDS = frozenset(field.name for field in dataclasses.fields(StageConfig))
-#: The fields that hold a list of single values.
+#: The fields that hold a list of single values, and a mapping of single values.
 _LIST_FIELDS = ("milestones", "milestone_fractions")
+_MAPPING_FIELDS = ("shape_params",)
 _SCALARS = (bool, int, float, str, type(None))
 # A whole value that is ``${path.to.key}``: a reference to another key of the same document,
 # looked up here. Anything else with ``${`` calls a resolver or builds a string, and is refused.
@@ -151,27 +148,17 @@ def load_schedule(
             "imported or called",
             field="_target_",
         )
-    values: dict[str, Any] = {}
-    for name, value in node.items():
-        if name == "_target_":
-            continue
-        if name == "_partial_":
-            if not isinstance(value, bool):
-                raise _refused(prefix, name, value, "expected true or false")
-            continue
-        if name not in _FIELDS:
-            raise ScheduleConfigError(
-                f"{prefix}{name} is refused: not a scheduler field; valid fields: "
-                f"{', '.join(sorted(_FIELDS))}",
-                field=str(name),
-            )
-        values[name] = _field_value(document, prefix, name, value)
-    if decay_steps is not None:
-        values["decay_steps"] = decay_steps
-    if "lr" not in values:
-        raise ScheduleConfigError(
-            f"{prefix}lr is missing: the peak learning rate is required", field="lr"
-        )
+    if not isinstance(node.get("_partial_", False), bool):
+        raise _refused(prefix, "_partial_", node["_partial_"], "expected true or false")
+    # In the document's order, each key checked before its value is read. Only the builder's
+    # own keys are left out: _args_, _recursive_ and the like are refused.
+    given = dict(node) if decay_steps is None else {**node, "decay_steps": decay_steps}
+    values = {
+        scheduler_key(prefix, name): _field_value(document, prefix, name, name, value)
+        for name, value in given.items()
+        if name not in ("_target_", "_partial_")
+    }
+    values = scheduler_fields(values, prefix)
     return Schedule(SchedulerConfig(**values), field_prefix=prefix)
 
 
@@ -224,27 +211,26 @@ def _select(document: Any, key: str | None) -> Mapping[str, Any]:
     return node
 
 
-def _field_value(document: Any, prefix: str, name: str, value: Any) -> Any:
-    """The plain value of field ``name``: one value, or the lists of the fields that hold one."""
+def _field_value(document: Any, prefix: str, where: str, name: str, value: Any) -> Any:
+    """The plain value of field ``name`` (at ``where``): one value, or a list or mapping of
+    them for the fields that hold one, or, for ``stages``, a list of stages."""
     if name in _LIST_FIELDS and isinstance(value, (list, tuple)):
-        return [_scalar(document, prefix, f"{name}[{i}]", item) for i, item in enumerate(value)]
+        return [_scalar(document, prefix, f"{where}[{i}]", item) for i, item in enumerate(value)]
     if name == "stages" and isinstance(value, (list, tuple)):
-        return [_stage(document, prefix, f"{name}[{i}]", item) for i, item in enumerate(value)]
-    return _scalar(document, prefix, name, value)
+        return [_stage(document, prefix, f"{where}[{i}]", item) for i, item in enumerate(value)]
+    if name in _MAPPING_FIELDS and isinstance(value, Mapping):
+        return {key: _scalar(document, prefix, f"{where}.{key}", item) for key, item in value.items()}
+    return _scalar(document, prefix, where, value)
 
 
-def _stage(document: Any, prefix: str, name: str, stage: Any) -> dict[str, Any]:
-    """One stage: a mapping of stage fields to single values."""
+def _stage(document: Any, prefix: str, where: str, stage: Any) -> dict[str, Any]:
+    """One stage: a mapping of stage fields to single values (``shape_params``: a mapping)."""
     if not isinstance(stage, Mapping):
-        raise _refused(prefix, name, stage, "expected a mapping of stage fields")
-    for key in stage:
-        if key not in _STAGE_FIELDS:
-            raise ScheduleConfigError(
-                f"{prefix}{name}.{key} is refused: not a stage field; valid fields: "
-                f"{', '.join(sorted(_STAGE_FIELDS))}",
-                field=f"{name}.{key}",
-            )
-    return {key: _scalar(document, prefix, f"{name}.{key}", value) for key, value in stage.items()}
+        raise _refused(prefix, where, stage, "expected a mapping of stage fields")
+    return {
+        key: _field_value(document, prefix, f"{where}.{key}", key, value)
+        for key, value in stage_fields(prefix, where, stage).items()
+    }
 
 
 def _scalar(document: Any, prefix: str, name: str, value: Any) -> Any:

@@ -1,195 +1,313 @@
-"""Every formula of a schedule, written once over an array namespace.
+"""The shape registry: every formula of a schedule, written once over an array namespace.
 
-``xp`` is :data:`HOST` (``math`` functions on Python floats: logging, plots), ``numpy`` for
-NumPy arrays, or ``jax.numpy`` inside ``jit``. The same code computes a step's learning rate in
-all three, so the paths cannot drift apart.
+A *piece* of a schedule (a warmup, a cycle, a stage, a cooldown) runs from a value ``a`` to a
+value ``b`` along a *shape*. A shape is a function ``formula(xp, x, a, b, **params)`` of the
+progress ``x = t / length`` through the piece (``0 <= x <= 1``, ``t`` the local step), or, for
+a shape registered ``over="steps"``, ``formula(xp, t, a, b, **params)`` of the local step
+itself (such a piece may run forever, like ``inverse_sqrt``). ``xp`` is the array namespace:
+:data:`HOST` (``math`` functions on Python floats: logging, plots), ``numpy``, or ``jax.numpy``
+inside ``jit``. The same formula computes a step's value on all three, so they cannot drift.
 
-A schedule is a sequence of :class:`Phase` objects. A phase runs for ``length`` steps from
-step ``start`` and moves from ``start_value`` (``a``) to ``end_value`` (``b``) along a
-``curve``; with ``x = t / length`` the progress through the phase at local step ``t``:
+The built-in shapes are registered here with :func:`register_shape`, the same call a user
+makes to add one (``docs/shapes.md``):
 
-==============  ============================================================
-curve           value at progress ``x`` in ``[0, 1]`` (local step ``t``)
-==============  ============================================================
+==============  ============================================================  ===========
+shape           value at progress ``x`` in ``[0, 1]`` (local step ``t``)      parameters
+==============  ============================================================  ===========
 constant        ``a``
-linear          ``a + (b - a) * x``
+linear          ``a + (b - a) * x`` (measured from the lower end)
 cosine          ``a + (b - a) * (1 - cos(pi * x)) / 2``
 sqrt            ``a + (b - a) * sqrt(x)``
-polynomial      ``b + (a - b) * (1 - x) ** power``
+polynomial      ``b + (a - b) * (1 - x) ** power``                            ``power=2``
 exponential     ``a * (b / a) ** x``  (continuous, not staircase)
-inverse_sqrt    ``a * sqrt(tau / (tau + t))``  (``b`` is its value at ``t = length``)
-==============  ============================================================
+inverse_sqrt    ``a * sqrt(timescale / (timescale + t))`` (over steps)        ``timescale``
+==============  ============================================================  ===========
 
-The cosine row is the familiar ``b + (a - b) * (1 + cos(pi * x)) / 2`` rearranged, and the
-sqrt row is the 1-sqrt cooldown ``b + (a - b) * (1 - sqrt(x))``. ``param`` holds ``power``
-or ``tau``. A phase whose ``length`` is ``None`` never ends (a constant or inverse-sqrt main
-phase when the run length is left open).
+A registered shape's *roles* say where a config may use it: as a ``family`` (the main phase
+of ``scheduler=<name>``), as a ``stage`` shape, as a ``warmup`` or a ``cooldown`` shape.
 """
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
-import functools
+import inspect
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from types import SimpleNamespace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
-__all__ = ["CURVES", "CURVE_COEFFICIENTS", "HOST", "Phase", "curve_value", "value_at"]
+__all__ = [
+    "HOST",
+    "ROLES",
+    "SHAPES",
+    "Shape",
+    "register_shape",
+    "shapes_for",
+    "zero_at_zero",
+]
 
-#: The array namespace of host evaluation: what the formulas use, for Python floats.
+#: The array namespace of host evaluation: ``math`` functions of Python floats, with the
+#: names NumPy and ``jax.numpy`` give them. A registered formula may use these.
 HOST = SimpleNamespace(
+    pi=math.pi,
+    e=math.e,
+    abs=abs,
     cos=math.cos,
+    sin=math.sin,
+    tan=math.tan,
+    tanh=math.tanh,
     sqrt=math.sqrt,
     exp=math.exp,
+    expm1=math.expm1,
+    log=math.log,
+    log1p=math.log1p,
+    power=math.pow,
     minimum=min,
+    maximum=max,
     where=lambda condition, if_true, if_false: if_true if condition else if_false,
 )
 
-CURVES = ("constant", "linear", "cosine", "sqrt", "polynomial", "exponential", "inverse_sqrt")
-
-
-#: The coefficients each curve's formula reads (:func:`curve_value`); every phase has them all.
-CURVE_COEFFICIENTS: dict[str, tuple[str, ...]] = {
-    "constant": ("a",),
-    "linear": ("base", "offset", "sign", "rate"),
-    "cosine": ("a", "half", "omega"),
-    "sqrt": ("a", "delta", "length"),
-    "polynomial": ("b", "delta", "length", "param"),
-    "exponential": ("a", "length", "log_ratio"),
-    "inverse_sqrt": ("a", "param"),
-}
+#: Where a shape may be used: the main phase of a family of its name, a stage, a warmup
+#: (and a cycle's rewarmup), a cooldown.
+ROLES = ("family", "stage", "warmup", "cooldown")
+#: What the formula's first argument after ``xp`` is: the progress ``x`` in ``[0, 1]``, or the
+#: local step ``t``.
+OVER = ("progress", "steps")
+#: Names a shape cannot take: the families that are not one shape, and their aliases.
+RESERVED_NAMES = frozenset({"wsd", "multistep", "stages", "cosine_decay", "exponential_decay"})
+_ARGUMENTS = ("xp", "x", "t", "a", "b")
 
 
 @dataclass(frozen=True)
-class Phase:
-    """One phase of a schedule: a piece of a curve over a range of steps.
+class Shape:
+    """A registered shape: see :func:`register_shape`.
 
     Attributes:
-        name: ``"warmup"``, ``"main"``, ``"cooldown"``, or the piece of a composed main
-            phase (``"cycle 2"``, ``"rewarmup 2"``, ``"milestone 1"``, ``"stage 0"``,
-            ``"hold"``), for summaries and messages.
-        start: First step of the phase.
-        length: Number of steps, or ``None`` for a phase that never ends.
-        curve: One of :data:`CURVES`.
-        start_value: Learning rate at ``start``.
-        end_value: Learning rate at ``start + length`` (where the next phase takes over).
-        param: ``power`` of a polynomial curve, ``tau`` of an inverse-sqrt curve.
-        span: The length of the whole curve, if the phase is cut before the curve ends (a
-            cooldown branched off the middle of a phase); ``None`` if it is ``length``.
-        target: The value the whole curve ends at, if the phase is cut; ``None`` if it is
-            ``end_value``.
+        name: The name configs use (``"cosine"``).
+        formula: ``formula(xp, x, a, b, **params)`` (``over="progress"``) or
+            ``formula(xp, t, a, b, **params)`` (``over="steps"``).
+        params: The formula's named parameters and their defaults, in order.
+        over: ``"progress"`` or ``"steps"``.
+        roles: Where configs may use it (a subset of :data:`ROLES`).
+        holds: It ends where it starts, whatever ``b`` is (``constant``): a stage of such a
+            shape has no ``end`` of its own.
     """
 
     name: str
-    start: int
-    length: int | None
-    curve: str
-    start_value: float
-    end_value: float
-    param: float = 0.0
-    span: int | None = None
-    target: float | None = None
+    formula: Callable[..., Any] = field(compare=False)
+    params: Mapping[str, float]
+    over: str
+    roles: frozenset[str]
+    holds: bool = False
 
-    @property
-    def end(self) -> int | None:
-        """The step where the next phase begins (``None`` if the phase never ends)."""
-        return None if self.length is None else self.start + self.length
-
-    def value(self, xp: Any, t: Any) -> Any:
-        """The learning rate at local step ``t`` (``0 <= t <= length``), computed with ``xp``."""
-        return curve_value(xp, self.curve, t, self.coefficients)
-
-    def cut(self, length: int) -> Phase:
-        """This phase ended after ``length`` steps, its curve unchanged."""
-        return dataclasses.replace(
-            self,
-            length=length,
-            end_value=float(self.value(HOST, length)),
-            span=self.span if self.span is not None else self.length,
-            target=self.target if self.target is not None else self.end_value,
-        )
-
-    @functools.cached_property
-    def coefficients(self) -> dict[str, float]:
-        """The numbers :func:`curve_value` reads, computed once, in float64, on the host.
-
-        The constants of linear and cosine are folded here (XLA does not reassociate float
-        products). A line is measured from its lower end, so it never goes below it.
-        """
-        a = self.start_value
-        b = self.target if self.target is not None else self.end_value
-        span = self.span if self.span is not None else self.length
-        length = float(span) if span else 1.0  # a Python int past int32 would not convert
-        rising = a <= b
-        positive = a > 0 and b > 0
-        return {
-            "a": a,
-            "b": b,
-            "length": length,
-            "base": a if rising else b,
-            "offset": 0.0 if rising else length,
-            "sign": 1.0 if rising else -1.0,
-            "rate": abs(b - a) / length,
-            "half": (b - a) / 2,
-            "omega": math.pi / length,
-            "delta": b - a,
-            "log_ratio": math.log(b / a) if positive else 0.0,
-            "param": self.param,
-        }
+    def value(self, xp: Any, t: Any, c: Mapping[str, Any]) -> Any:
+        """The value at local step ``t`` from a piece's coefficients ``c`` (``a``, ``b``,
+        ``length`` and the params: numbers, or columns of many pieces' numbers)."""
+        params = {name: c[name] for name in self.params}
+        if self.over == "steps":
+            return self.formula(xp, t, c["a"], c["b"], **params)
+        # t / length can exceed 1 by an ulp (XLA divides by a constant as a multiplication by
+        # its reciprocal); clamping keeps every formula in its domain and its end value exact.
+        x = xp.minimum(t / c["length"], 1.0)
+        return self.formula(xp, x, c["a"], c["b"], **params)
 
 
-def curve_value(xp: Any, curve: str, t: Any, c: Mapping[str, Any]) -> Any:
-    """The value of ``curve`` at local step ``t``, from its coefficients ``c``.
+#: Every registered shape by name, built-in and the user's, in order of registration.
+SHAPES: dict[str, Shape] = {}
+#: The shapes this package registers (below): they cannot be replaced.
+_BUILTIN: set[str] = set()
+_listeners: list[Callable[[Shape], None]] = []
 
-    ``c`` holds one phase's :attr:`Phase.coefficients` (Python floats), or arrays of many
-    phases' coefficients gathered per step (one evaluation for every phase of one curve).
+
+def register_shape(
+    name: str,
+    formula: Callable[..., Any],
+    *,
+    params: Mapping[str, float] | None = None,
+    over: str = "progress",
+    roles: Iterable[str] = ROLES,
+) -> Shape:
+    """Register a shape, so that configs can use it by ``name``.
+
+    Once registered (in every process that builds schedules, e.g. at the top of the module
+    that defines your Hydra app), it works as a family (``scheduler=<name>``, listed by
+    ``--help``; its parameters are ``scheduler.shape_params.<param>``), as a stage's
+    ``shape`` (parameters in the stage's ``shape_params``), and as a ``warmup_shape`` or
+    ``cooldown_shape`` (with its defaults). As a family it decays from ``lr`` to the end
+    value like ``cosine``, with warmup, cooldown and restarts; over steps it needs no run
+    length, like ``inverse_sqrt``.
+
+    The formula is checked here: it must accept ``(xp, x, a, b, **params)`` and run on the
+    host namespace (:data:`HOST`), and, over progress, start at ``a`` (``x = 0``) and end at
+    ``b`` (``x = 1``); over steps, start at ``a``.
+
+    Args:
+        name: The name (an identifier; not a built-in shape's or family's name). Registering
+            a name again replaces your earlier shape (a module imported twice).
+        formula: The value at progress ``x`` in ``[0, 1]`` (or local step ``t``), from
+            ``a`` to ``b``, over the array namespace ``xp`` (``HOST``, ``numpy`` or
+            ``jax.numpy``): use ``xp.cos``, ``xp.where``, ... and arithmetic.
+        params: The formula's keyword parameters and their defaults (finite numbers).
+        over: ``"progress"`` (default) or ``"steps"``.
+        roles: Where configs may use it: any of ``"family"``, ``"stage"``, ``"warmup"``,
+            ``"cooldown"`` (all by default).
+
+    Returns:
+        The registered :class:`Shape`.
+
+    Raises:
+        ValueError: The name, parameters or formula are not usable.
+
+    Example:
+        >>> from hydra_optax_schedules import register_shape
+        >>> shape = register_shape(
+        ...     "cosine_pow",
+        ...     lambda xp, x, a, b, exponent: b + (a - b) * ((1 + xp.cos(xp.pi * x)) / 2) ** exponent,
+        ...     params={"exponent": 1.0},
+        ... )
     """
-    if curve == "constant":
-        return c["a"]
-    if curve == "inverse_sqrt":
-        return c["a"] * xp.sqrt(c["param"] / (c["param"] + t))
-    # cos is even about pi, so the cosine needs no clamp either.
-    if curve == "cosine":
-        return c["a"] + c["half"] * (1 - xp.cos(t * c["omega"]))
-    if curve == "linear":
-        return c["base"] + (c["offset"] + c["sign"] * t) * c["rate"]
-    # t / length can exceed 1 by an ulp (XLA divides by a constant as a multiplication by its
-    # reciprocal); clamping keeps 1 - x >= 0 and every end value exact.
-    x = xp.minimum(t / c["length"], 1.0)
-    if curve == "sqrt":
-        return c["a"] + c["delta"] * _zero_at_zero(xp, xp.sqrt, x)
-    if curve == "polynomial":
-        power = c["param"]
-        return c["b"] - c["delta"] * _zero_at_zero(xp, lambda y: y**power, 1 - x)
-    if curve == "exponential":
-        return c["a"] * xp.exp(x * c["log_ratio"])
-    raise AssertionError(f"unknown curve {curve!r}")
+    if not (isinstance(name, str) and name.isidentifier()):
+        raise ValueError(f"register_shape: name={name!r} is invalid: expected an identifier")
+    if name in RESERVED_NAMES or name in _BUILTIN:
+        raise ValueError(f"register_shape: {name!r} is a built-in name; choose another")
+    roles = frozenset(roles)
+    if over not in OVER:
+        raise ValueError(f"register_shape: over={over!r} is invalid: expected one of {OVER}")
+    if not roles or not roles <= set(ROLES):
+        raise ValueError(f"register_shape: roles={sorted(roles)} is invalid: a subset of {ROLES}")
+    params = dict(params or {})
+    for param, default in params.items():
+        if not (isinstance(param, str) and param.isidentifier()) or param in _ARGUMENTS:
+            raise ValueError(
+                f"register_shape: parameter {param!r} of {name!r} is invalid: expected an "
+                f"identifier other than {', '.join(_ARGUMENTS)}"
+            )
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            raise ValueError(f"register_shape: {name}.{param}={default!r} is not a number")
+        if not math.isfinite(default):
+            raise ValueError(f"register_shape: {name}.{param}={default!r} is not finite")
+    shape = Shape(name, formula, MappingProxyType(params), over, roles)
+    shape = dataclasses.replace(shape, holds=_check_formula(shape))
+    SHAPES[name] = shape
+    for listener in _listeners:
+        listener(shape)
+    return shape
 
 
-def value_at(phases: tuple[Phase, ...], starts: tuple[int, ...], step: float) -> float:
-    """The value of the schedule ``phases`` (whose starts are ``starts``) at a host step.
-
-    The phase is found by bisection, so the cost does not grow with the number of phases.
-    """
-    step = max(step, 0)
-    last = phases[-1]
-    if last.end is not None and step >= last.end:
-        return float(last.end_value)
-    phase = phases[max(bisect.bisect_right(starts, step) - 1, 0)]
-    return float(phase.value(HOST, step - phase.start))
+def shapes_for(role: str) -> tuple[str, ...]:
+    """The names of the shapes registered for ``role``, in order of registration."""
+    return tuple(name for name, shape in SHAPES.items() if role in shape.roles)
 
 
-def _zero_at_zero(xp: Any, function: Any, base: Any) -> Any:
+def on_register(listener: Callable[[Shape], None]) -> None:
+    """Call ``listener(shape)`` for every shape registered from now on (the family table)."""
+    _listeners.append(listener)
+
+
+def _check_formula(shape: Shape) -> bool:
+    """Call the formula on the host at its ends: it must accept the parameters and go from
+    ``a`` to ``b``, so that a piece starts and ends where the schedule says. Returns whether
+    the shape *holds*: ends at ``a`` whatever ``b`` is (``constant``), a stage shape only."""
+    defaults = {name: float(value) for name, value in shape.params.items()}
+    try:
+        inspect.signature(shape.formula).bind(HOST, 0.0, 1.0, 0.5, **defaults)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"register_shape: the formula of {shape.name!r} must accept (xp, "
+            f"{'x' if shape.over == 'progress' else 't'}, a, b"
+            + "".join(f", {name}" for name in defaults)
+            + f"): {error}"
+        ) from None
+    ends: dict[tuple[float, float], tuple[float, float]] = {}
+    for a, b in ((1.0, 0.25), (0.25, 1.0)):
+        c = {"a": a, "b": b, "length": 1.0, **defaults}
+        try:
+            ends[a, b] = (float(shape.value(HOST, 0.0, c)), float(shape.value(HOST, 1.0, c)))
+        except Exception as error:  # the user's formula: any failure is reported
+            raise ValueError(
+                f"register_shape: the formula of {shape.name!r} failed on the host namespace "
+                f"(a={a}, b={b}): {type(error).__name__}: {error}"
+            ) from None
+
+    def close(got: float, expected: float) -> bool:
+        return math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12)
+
+    for (a, b), (first, last) in ends.items():
+        if not close(first, a):
+            raise ValueError(
+                f"register_shape: the formula of {shape.name!r} must start at a (x = 0): with "
+                f"a={a}, b={b} it gives {first!r}"
+            )
+    if shape.over == "steps":
+        return False
+    if all(close(last, a) for (a, _), (_, last) in ends.items()):
+        if shape.roles != {"stage"}:
+            raise ValueError(
+                f"register_shape: {shape.name!r} ends where it starts, whatever b is: such a "
+                'shape holds its start, and can only be a stage shape (roles=["stage"])'
+            )
+        return True
+    for (a, b), (_, last) in ends.items():
+        if not close(last, b):
+            raise ValueError(
+                f"register_shape: the formula of {shape.name!r} must end at b (x = 1): with "
+                f"a={a}, b={b} it gives {last!r}"
+            )
+    return False
+
+
+def zero_at_zero(xp: Any, function: Callable[[Any], Any], base: Any) -> Any:
     """``function(base)`` for ``base >= 0`` and a ``function`` that is 0 at 0 (``sqrt``,
     ``y ** p``), with a finite derivative everywhere.
 
     ``sqrt`` and ``y ** p`` for ``p < 1`` have an infinite slope at 0, and ``jax.grad``
-    multiplies it by the zero slope of a clamped step (a phase not yet begun, or over):
+    multiplies it by the zero slope of a clamped step (a piece not yet begun, or over):
     ``inf * 0 = nan``. Evaluating ``function`` away from 0 where 0 is selected keeps the
     derivative 0 there and the value exact.
     """
     positive = base > 0
     return xp.where(positive, function(xp.where(positive, base, 1.0)), 0.0)
+
+
+def _constant(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    return a
+
+
+def _linear(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    # Measured from the lower end, so a line never goes below it (a decay to 0 stays >= 0).
+    return xp.minimum(a, b) + xp.abs(b - a) * xp.where(a <= b, x, 1 - x)
+
+
+def _cosine(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    return a + (b - a) / 2 * (1 - xp.cos(xp.pi * x))
+
+
+def _sqrt(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    return a + (b - a) * zero_at_zero(xp, xp.sqrt, x)
+
+
+def _polynomial(xp: Any, x: Any, a: Any, b: Any, power: Any) -> Any:
+    return b + (a - b) * zero_at_zero(xp, lambda y: y**power, 1 - x)
+
+
+def _exponential(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    return a * xp.exp(x * xp.log(b / a))
+
+
+def _inverse_sqrt(xp: Any, t: Any, a: Any, b: Any, timescale: Any) -> Any:
+    return a * xp.sqrt(timescale / (timescale + t))
+
+
+# The built-in shapes, registered as a user registers one; their roles are what each meant
+# before shapes could be registered (a sqrt warmup would start with an infinite slope).
+register_shape("constant", _constant, roles=["stage"])
+register_shape("linear", _linear)
+register_shape("cosine", _cosine)
+register_shape("sqrt", _sqrt, roles=["stage", "cooldown"])
+register_shape("exponential", _exponential, roles=["family", "stage"])
+register_shape("polynomial", _polynomial, params={"power": 2.0}, roles=["family", "stage"])
+register_shape(
+    "inverse_sqrt", _inverse_sqrt, params={"timescale": 10000.0}, over="steps", roles=["family"]
+)
+_BUILTIN.update(SHAPES)

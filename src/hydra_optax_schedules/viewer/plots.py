@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hydra_optax_schedules.curve import LR_COLUMN, Curve
-from hydra_optax_schedules.summary import Summary
+from hydra_optax_schedules.viewer.table import LR_COLUMN, Table
+from hydra_optax_schedules.viewer.summary import Summary
 
 if TYPE_CHECKING:  # matplotlib is the optional viz extra: imported when a picture is drawn
     from matplotlib.axes import Axes
@@ -63,7 +63,7 @@ def missing_hint(errors: Sequence[ImportError]) -> str:
 
 
 def terminal_plot(
-    curves: Sequence[tuple[str, Curve]],
+    curves: Sequence[tuple[str, Table]],
     title: str,
     *,
     boundaries: Sequence[int] = (),
@@ -117,7 +117,7 @@ def _scale(peak: float) -> float:
     return 10.0 ** math.floor(math.log10(peak))
 
 
-def _thin(curve: Curve, points: int, keep: Sequence[int]) -> np.ndarray:
+def _thin(curve: Table, points: int, keep: Sequence[int]) -> np.ndarray:
     """Indices of the samples nearest ``points`` evenly spread steps, and of the ``keep`` steps.
 
     A terminal has room for a few hundred points; the first and last step are always kept.
@@ -157,7 +157,7 @@ def _figure(panels: int) -> Figure:
 _BEST_LEGEND_UP_TO = 100
 
 
-def save_schedule_png(panels: Sequence[tuple[str, Curve, Summary]], title: str, path: Path) -> None:
+def save_schedule_png(panels: Sequence[tuple[str, Table, Summary]], title: str, path: Path) -> None:
     """Draw schedules into the PNG file ``path``, one panel each, phases shaded and named.
 
     Args:
@@ -211,7 +211,7 @@ def save_schedule_png(panels: Sequence[tuple[str, Curve, Summary]], title: str, 
 
 
 def save_comparison_png(
-    runs: Sequence[tuple[str, Mapping[str, Curve]]], title: str, path: Path
+    runs: Sequence[tuple[str, Mapping[str, Table]]], title: str, path: Path
 ) -> None:
     """Overlay the runs' curves in the PNG file ``path``, one panel per column, with legends.
 

@@ -15,12 +15,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, Union, cast
 
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.validation import as_number, show
+from hydra_optax_schedules.messages import missing_required, unknown_field
+from hydra_optax_schedules.values import as_number, show
 
 __all__ = ["parse_dataclass"]
 
 ConfigT = TypeVar("ConfigT")
 _NONE_STRINGS = ("None", "null")
+#: What a message calls a field of these classes ("not a scheduler field").
+_KINDS = {"SchedulerConfig": "scheduler", "StageConfig": "stage"}
 
 
 def parse_dataclass(
@@ -59,19 +62,16 @@ def _build(
         if key not in fields:
             if ignore_extensive_attributes:
                 continue
-            raise ScheduleConfigError(
-                f"{prefix}{show(key)} is not a field of {config_class.__name__}; "
-                f"valid fields: {', '.join(sorted(fields))}",
-                field=f"{prefix}{key}",
-            )
+            raise unknown_field(prefix, key, fields, _KINDS.get(config_class.__name__, "config"))
         # A field that defaults to None gives None a meaning of its own (cooldown_start: no
         # branched cooldown; a stage's steps: the rest): it is never read as 0.
         zero = none_to_zero_for_ints and fields[key].default is not None
         values[key] = _convert(f"{prefix}{key}", value, hints[key], zero)
-    try:
-        return config_class(**values)
-    except TypeError as error:  # a required field is missing
-        raise ScheduleConfigError(f"cannot build {config_class.__name__}: {error}") from None
+    for name, declared in fields.items():
+        no_default = declared.default is dataclasses.MISSING
+        if no_default and declared.default_factory is dataclasses.MISSING and name not in values:
+            raise missing_required(prefix, name)
+    return config_class(**values)
 
 
 def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
@@ -118,7 +118,8 @@ def _literal(node: ast.expr) -> Any:
 
 
 def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool) -> Any:
-    """Convert ``value`` to the field type ``annotation`` (scalars and Optional scalars)."""
+    """Convert ``value`` to the field type ``annotation`` (scalars, tuples, mappings of
+    scalars, and their Optional forms)."""
     is_union = typing.get_origin(annotation) in (Union, types.UnionType)
     allowed = typing.get_args(annotation) if is_union else (annotation,)
     optional = type(None) in allowed
@@ -136,6 +137,12 @@ def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool
     for kind in allowed:
         if typing.get_origin(kind) is tuple:
             return _items(name, value, typing.get_args(kind)[0], none_to_zero_for_ints)
+        if typing.get_origin(kind) is dict and isinstance(value, Mapping):
+            element = typing.get_args(kind)[1]
+            return {
+                str(key): _convert(f"{name}.{key}", item, element, none_to_zero_for_ints)
+                for key, item in value.items()
+            }
     expected = " or ".join(getattr(k, "__name__", str(k)) for k in allowed)
     raise ScheduleConfigError(f"{name}={show(value)} is invalid: expected {expected}", field=name)
 

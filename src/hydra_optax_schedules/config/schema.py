@@ -1,17 +1,11 @@
-"""The scheduler configs: fields, defaults and what each one means.
+"""What a user writes: ``SchedulerConfig`` and ``StageConfig``, their fields and defaults.
 
 ``SchedulerConfig`` is xlstm-jax's config, field for field, followed by this project's
 additions (warmup start and shape, cooldown shape, lengths as fractions of the run, the
-parameters of the polynomial and inverse-sqrt families, and the composable options: a branched
+parameters of the polynomial and inverse-sqrt families, the composable options: a branched
 cooldown, restarts, the milestones of ``multistep`` and the ``StageConfig`` list of
-``stages``); it builds every family.
-
-The options of Hydra's ``scheduler`` group (``OPTION_CLASSES``) are generated from it, one
-dataclass per family, so their fields and defaults cannot drift from it: ``lr`` is mandatory
-(``???``), ``decay_steps`` is ``None`` until set or passed at ``instantiate`` time, fields that
-only another family uses are left out (Hydra rejects ``scheduler=cosine scheduler.power=2``),
-and ``_target_`` names the builder, so ``hydra.utils.instantiate(cfg.scheduler)`` returns the
-schedule.
+``stages``, and the parameters of a registered shape); it builds every family. What a field
+means for each family is :mod:`.families`; what values it accepts, :mod:`.normalize`.
 
 This module imports nothing heavy: Hydra loads it as soon as an app uses the ``scheduler`` group.
 """
@@ -20,106 +14,34 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from omegaconf import MISSING, DictConfig, OmegaConf
+from hydra_optax_schedules.config.parse import parse_dataclass
 
-__all__ = [
-    "COOLDOWN_SHAPES",
-    "DECAYING",
-    "FAMILY_DEFAULTS",
-    "OPTION_CLASSES",
-    "SCHEDULE_NAMES",
-    "STAGE_SHAPES",
-    "WARMUP_SHAPES",
-    "SchedulerConfig",
-    "SchedulerOption",
-    "StageConfig",
-    "StageOption",
-    "canonical_name",
-    "default_for",
-    "option_node",
-]
-
-#: Every accepted ``name``, mapped to the schedule family it selects.
-SCHEDULE_NAMES: dict[str, str] = {
-    "constant": "constant",
-    "linear": "linear",
-    "cosine": "cosine",
-    "cosine_decay": "cosine",
-    "exponential": "exponential",
-    "exponential_decay": "exponential",
-    "polynomial": "polynomial",
-    "inverse_sqrt": "inverse_sqrt",
-    "wsd": "wsd",
-    "multistep": "multistep",
-    "stages": "stages",
-}
-WARMUP_SHAPES = ("linear", "cosine")
-COOLDOWN_SHAPES = ("linear", "cosine", "sqrt")
-STAGE_SHAPES = ("constant", "linear", "cosine", "sqrt", "exponential", "polynomial")
-#: Families whose main phase decays from ``lr`` to the end value ``E``, and may restart.
-DECAYING = ("linear", "cosine", "exponential", "polynomial")
-
-#: Fields that only some families use; the other families' options leave them out.
-FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
-    "power": ("polynomial",),
-    "timescale": ("inverse_sqrt",),
-    "cycles": DECAYING,
-    "cycle_mult": DECAYING,
-    "cycle_decay": DECAYING,
-    "rewarmup_steps": DECAYING,
-    "rewarmup_fraction": DECAYING,
-    "milestones": ("multistep",),
-    "milestone_fractions": ("multistep",),
-    "decay_factor": ("multistep",),
-    "stages": ("stages",),
-}
-
-#: The defaults of fields whose ``SchedulerConfig`` default is ``None``, "the family's
-#: default": the one place they are written. ``default_for`` reads them, for the builder and
-#: for the options alike, so a family has the same defaults however its config arrives.
-FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "*": {"cooldown_shape": "linear"},
-    "wsd": {"cooldown_shape": "sqrt"},
-}
-#: The cooldown of a ``wsd`` schedule given neither ``cooldown_steps`` nor ``cooldown_fraction``.
-#: A family default rather than an option default, so ``scheduler=wsd
-#: scheduler.cooldown_steps=200`` is not "both set".
-WSD_COOLDOWN_FRACTION = 0.2
-
-BUILDER_TARGET = "hydra_optax_schedules.build_schedule"
+__all__ = ["SchedulerConfig", "StageConfig"]
 
 ConfigT = TypeVar("ConfigT")
 
 
-def canonical_name(name: str) -> str | None:
-    """The family that ``name`` selects (``"cosine_decay"`` -> ``"cosine"``), or None."""
-    return SCHEDULE_NAMES.get(name) if isinstance(name, str) else None
-
-
-def default_for(family: str, field_name: str) -> Any:
-    """The default of ``field_name`` in ``family`` where ``SchedulerConfig`` leaves it to the
-    family (``default_for("wsd", "cooldown_shape") == "sqrt"``)."""
-    return FAMILY_DEFAULTS.get(family, {}).get(field_name, FAMILY_DEFAULTS["*"][field_name])
-
-
 @dataclass(frozen=True)
 class StageConfig:
-    """One stage of a ``stages`` schedule: a curve between two multiples of ``lr``.
+    """One stage of a ``stages`` schedule: a shape between two multiples of ``lr``.
 
     Attributes:
         steps: The stage's length in steps (>= 1). Exclusive with ``fraction``.
         fraction: ... or as a fraction of ``decay_steps``: ``floor(fraction * D + 1/2)`` steps.
             A stage with neither takes the rest of the main phase (the last stage only).
-        shape: One of ``STAGE_SHAPES``: ``constant``, ``linear``, ``cosine``, ``sqrt``
-            (``a + (b - a) * sqrt(x)``), ``exponential`` or ``polynomial``.
+        shape: A shape registered for stages: ``constant``, ``linear``, ``cosine``, ``sqrt``
+            (``a + (b - a) * sqrt(x)``), ``exponential``, ``polynomial``, or your own
+            (``register_shape``).
         start: Value at the stage's first step, as a multiple of ``lr``; ``None`` is the
             previous stage's ``end`` (``1.0`` for the first stage). A value other than the
             previous end is a jump.
         end: Value where the stage ends, as a multiple of ``lr``; ``None`` is ``start``.
         power: Exponent of a ``polynomial`` stage (> 0).
+        shape_params: The parameters of a registered shape (``{"exponent": 2.0}``); a
+            parameter left out takes the shape's default.
     """
 
     steps: int | None = None
@@ -128,6 +50,7 @@ class StageConfig:
     start: float | None = None
     end: float | None = None
     power: float = 2.0
+    shape_params: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +73,8 @@ class SchedulerConfig:
             ``"exponential"`` (alias ``"exponential_decay"``), ``"polynomial"``,
             ``"inverse_sqrt"``, ``"wsd"`` (warmup-stable-decay: constant, then a cooldown,
             by default over the last ``WSD_COOLDOWN_FRACTION`` of the run), ``"multistep"``
-            (step decay at ``milestones``) or ``"stages"`` (the main phase is ``stages``).
+            (step decay at ``milestones``), ``"stages"`` (the main phase is ``stages``), or
+            a shape registered with ``register_shape``.
         decay_steps: Length of the whole schedule, warmup and cooldown included. ``None``, or
             the seed's default ``0``, means "not given": it is given at runtime, and must be
             set before a schedule that needs it is built.
@@ -190,6 +114,9 @@ class SchedulerConfig:
         decay_factor: ``multistep``: the factor applied at each milestone (> 0).
         stages: ``stages``: the main phase as a sequence of :class:`StageConfig` (or mappings
             of its fields), in order.
+        shape_params: The parameters of a family registered with ``register_shape`` (its
+            shape's parameters other than ``power`` and ``timescale``, which are fields of
+            their own); a parameter left out takes the shape's default.
 
     Example:
         >>> from hydra_optax_schedules import SchedulerConfig, build_lr_scheduler
@@ -225,6 +152,7 @@ class SchedulerConfig:
     milestone_fractions: tuple[float, ...] | None = None
     decay_factor: float = 0.1
     stages: tuple[StageConfig, ...] | None = None
+    shape_params: dict[str, float] | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of field ``key``, or ``default`` if there is no such field."""
@@ -264,8 +192,6 @@ class SchedulerConfig:
         Raises:
             ScheduleConfigError: A value does not fit its field, or a key is unknown.
         """
-        from hydra_optax_schedules.parsing import parse_dataclass
-
         return parse_dataclass(
             config_class,
             data,
@@ -284,84 +210,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     return value
-
-
-class SchedulerOption:
-    """Base class of the ``scheduler`` group's options (one generated dataclass per family).
-
-    ``OmegaConf.to_object(cfg.scheduler)`` returns one of them; ``build_lr_scheduler``
-    accepts it like a ``SchedulerConfig``.
-    """
-
-
-#: Defaults in which an option differs from ``SchedulerConfig``.
-OPTION_DEFAULTS: dict[str, Any] = {"lr": MISSING, "decay_steps": None}
-
-
-def _option_type(annotation: str) -> Any:
-    """A field's type in the options: ``Any`` for numbers, so that ``instantiate(cfg.scheduler,
-    decay_steps=np.int64(n))`` (or a JAX scalar) reaches the builder, which checks every value;
-    OmegaConf's typed nodes refuse NumPy and JAX scalars. Strings keep their type."""
-    return Any if "int" in annotation or "float" in annotation else annotation
-
-
-def _stage_option_class() -> type:
-    """``StageOption``: ``StageConfig`` as the typed node of one stage in Hydra's config, so
-    that a typo in a stage's key is rejected and ``scheduler.stages.0.end=0.2`` overrides it."""
-    fields = [
-        (f.name, _option_type(str(f.type)), field(default=f.default))
-        for f in dataclasses.fields(StageConfig)
-    ]
-    option = dataclasses.make_dataclass("StageOption", fields)
-    option.__module__ = __name__
-    option.__doc__ = "One stage of the ``stages`` option (``StageConfig``'s fields)."
-    return option
-
-
-StageOption = _stage_option_class()
-
-#: Fields whose type in the options is not derived from ``SchedulerConfig``'s: the stages of
-#: the ``stages`` option are typed nodes, and mandatory there.
-OPTION_FIELDS: dict[str, tuple[Any, Any]] = {"stages": (list[StageOption], MISSING)}  # type: ignore[valid-type]
-
-
-def _option_class(family: str) -> type[SchedulerOption]:
-    """The dataclass of ``family``'s option, generated from ``SchedulerConfig``'s fields.
-
-    A field whose ``SchedulerConfig`` default is "the family's" (``None``) shows the family's
-    value, read from ``FAMILY_DEFAULTS``, so that ``--cfg job`` tells the whole truth.
-    """
-    defaults = {**OPTION_DEFAULTS, "name": family}
-    defaults |= {name: default_for(family, name) for name in FAMILY_DEFAULTS["*"]}
-    fields: list[tuple[str, Any, Any]] = []
-    for config_field in dataclasses.fields(SchedulerConfig):
-        if family not in FAMILY_FIELDS.get(config_field.name, (family,)):
-            continue
-        default = defaults.get(config_field.name, config_field.default)
-        annotation = _option_type(str(config_field.type))
-        annotation, default = OPTION_FIELDS.get(config_field.name, (annotation, default))
-        fields.append((config_field.name, annotation, field(default=default)))
-    fields += [
-        ("_target_", "str", field(default=BUILDER_TARGET)),
-        ("_partial_", "bool", field(default=False)),
-    ]
-    title = "".join(part.title() for part in family.split("_"))
-    option = dataclasses.make_dataclass(f"{title}Option", fields, bases=(SchedulerOption,))
-    option.__module__ = __name__
-    option.__doc__ = f"The ``{family}`` option of Hydra's ``scheduler`` group."
-    return option
-
-
-#: The option dataclass of every family, e.g. ``OPTION_CLASSES["cosine"]`` is ``CosineOption``.
-OPTION_CLASSES: dict[str, type[SchedulerOption]] = {
-    family: _option_class(family) for family in dict.fromkeys(SCHEDULE_NAMES.values())
-}
-# Module attributes, so that options pickle by reference (joblib and submitit workers).
-globals().update({cls.__name__: cls for cls in OPTION_CLASSES.values()})
-
-
-def option_node(name: str) -> DictConfig:
-    """Option ``name`` of the ``scheduler`` group, as the typed config Hydra composes."""
-    option: Any = OPTION_CLASSES[SCHEDULE_NAMES[name]]
-    node: DictConfig = OmegaConf.structured(option(name=name))
-    return node

@@ -27,8 +27,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_optax_schedules import curve as curves
-from hydra_optax_schedules import plots
+from hydra_optax_schedules.viewer import table as tables
+from hydra_optax_schedules.viewer import plots
 
 __all__ = [
     "COMPARISON_FILE",
@@ -49,7 +49,7 @@ class Run:
 
     job_dir: Path
     overrides: tuple[str, ...]
-    curves: dict[str, curves.Curve]
+    curves: dict[str, tables.Table]
 
 
 class SweepComparison(Callback):
@@ -146,7 +146,7 @@ def find_runs(
             overrides = tuple(str(item) for item in OmegaConf.load(overrides_file))
         else:
             overrides = (job_dir.relative_to(sweep_dir).as_posix(),)
-        runs.append(Run(job_dir, overrides, curves.read_csv(csv)))
+        runs.append(Run(job_dir, overrides, tables.read_csv(csv)))
     return sorted(runs, key=lambda run: _natural_key(run.job_dir.relative_to(sweep_dir)))
 
 

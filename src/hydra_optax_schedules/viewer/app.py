@@ -6,13 +6,13 @@ group that a training app gets, so the same overrides apply::
     python -m hydra_optax_schedules scheduler=cosine scheduler.lr=3e-4 steps=10000 \\
         scheduler.warmup_steps=500
 
-A run prints a summary (phases, peak, final and mean value), draws the curve in the terminal,
+A run prints a summary (pieces, peak, final and mean value), draws the curve in the terminal,
 and writes ``schedule.csv`` and ``schedule.png`` into Hydra's output directory. It does so for
 every schedule in the config (any node whose ``_target_`` is this package's builder, e.g.
 ``+scheduler@wd_schedule=linear``), each given the run length ``steps`` as its ``decay_steps``
 unless the node sets one. A long run is evaluated at a bounded sample of steps that holds every
 phase boundary (:mod:`.sampling`). With ``-m`` every job writes its own files, and when the
-sweep ends :class:`~hydra_optax_schedules.comparison.SweepComparison` draws all of them in one
+sweep ends :class:`~hydra_optax_schedules.viewer.comparison.SweepComparison` draws all of them in one
 picture. Without the ``viz`` extra, the pictures are skipped and one line says how to get them.
 
 A mistake in the viewer's own options (``steps``, ``csv_every_step``) or in a schedule is one
@@ -35,12 +35,13 @@ from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from hydra_optax_schedules import curve as curves
-from hydra_optax_schedules import plots, sampling
-from hydra_optax_schedules.config import BUILDER_TARGET
+from hydra_optax_schedules.viewer import table as tables
+from hydra_optax_schedules.viewer import plots, sampling
+from hydra_optax_schedules.hydra_options import BUILDER_TARGET
 from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.values import MAX_STEPS
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
-from hydra_optax_schedules.summary import Summary, format_summary, summarize
+from hydra_optax_schedules.viewer.summary import Summary, format_summary, summarize
 
 __all__ = [
     "CONFIG_PATH",
@@ -53,11 +54,9 @@ __all__ = [
 ]
 
 #: Where the viewer's ``viewer.yaml`` lives: inside the package, so it works from any directory.
-CONFIG_PATH = "pkg://hydra_optax_schedules.viewer_conf"
+CONFIG_PATH = "pkg://hydra_optax_schedules.viewer.conf"
 #: The longest ``schedule.csv`` that ``csv_every_step=true`` writes (about 250 MB).
 MAX_CSV_ROWS = 10**7
-#: The largest run length: a step must fit an int64, as in every training loop.
-MAX_STEPS = 2**63 - 1
 #: The key of the learning-rate schedule, whose CSV column is ``lr``.
 LR_KEY = "scheduler"
 _BUILDERS = {BUILDER_TARGET, f"{build_schedule.__module__}.{build_schedule.__name__}"}
@@ -107,7 +106,7 @@ def _view(cfg: DictConfig) -> None:
         rows = _every_step(list(schedules.values()), steps)
     else:
         rows = iter([(sampled[0].steps, [curve.values for curve in sampled])])
-    curves.write_csv(out_dir / "schedule.csv", columns, rows)
+    tables.write_csv(out_dir / "schedule.csv", columns, rows)
     written = ["schedule.csv"]
 
     several = len(summaries) > 1
@@ -150,20 +149,20 @@ def _view(cfg: DictConfig) -> None:
     print("\n\n".join(report), flush=True)
 
 
-def preview(schedules: dict[str, Schedule], steps: int) -> tuple[list[curves.Curve], list[Summary]]:
+def preview(schedules: dict[str, Schedule], steps: int) -> tuple[list[tables.Table], list[Summary]]:
     """Each schedule's curve at the run's sample of steps (shared by all), and its summary."""
     spans = [(phase.start, phase.end) for s in schedules.values() for phase in s.phases]
     ends = sampling.segment_ends(spans, steps)
 
     def magnitude(at: np.ndarray) -> np.ndarray:
-        values = [np.abs(curves.evaluate(s, at).values) for s in schedules.values()]
+        values = [np.abs(tables.evaluate(s, at).values) for s in schedules.values()]
         largest: np.ndarray = np.max(values, axis=0)
         return largest
 
     grid = sampling.sample_steps(ends, steps, magnitude)
     sampled, summaries = [], []
     for key, schedule in schedules.items():
-        curve = curves.evaluate(schedule, grid)
+        curve = tables.evaluate(schedule, grid)
         mean = sampling.mean_over_steps(schedule, steps, (curve.steps, curve.values), ends)
         sampled.append(curve)
         summaries.append(summarize(key, schedule, curve, mean))
@@ -241,7 +240,7 @@ def build_with_run_length(node: DictConfig, steps: int) -> Schedule:
 
 def column_name(key: str) -> str:
     """The ``schedule.csv`` column of the schedule at ``key``: ``lr`` for ``scheduler``."""
-    return curves.LR_COLUMN if key == LR_KEY else key
+    return tables.LR_COLUMN if key == LR_KEY else key
 
 
 def _every_step(
@@ -250,7 +249,7 @@ def _every_step(
     """Blocks of every step ``0..steps`` and each schedule's values there."""
     for first in range(0, steps + 1, _CHUNK):
         block = np.arange(first, min(first + _CHUNK, steps + 1), dtype=np.int64)
-        yield block, [curves.evaluate(schedule, block).values for schedule in schedules]
+        yield block, [tables.evaluate(schedule, block).values for schedule in schedules]
 
 
 # The console script and ``__main__``: ``main()`` reads the overrides from ``sys.argv``. ``view``

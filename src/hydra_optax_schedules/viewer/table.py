@@ -1,4 +1,4 @@
-"""Schedules' values at a run's steps, and the ``schedule.csv`` file that holds them.
+"""A table of schedules' values at a run's steps, and the ``schedule.csv`` file that holds it.
 
 Values are computed on the host with NumPy (no JAX), in float64, at integer steps (``int64``,
 exact up to ``2**63 - 1``). Which steps: :mod:`.sampling`.
@@ -18,7 +18,7 @@ import numpy as np
 
 from hydra_optax_schedules.schedule import Schedule
 
-__all__ = ["LR_COLUMN", "STEP_COLUMN", "Curve", "evaluate", "read_csv", "write_csv"]
+__all__ = ["LR_COLUMN", "STEP_COLUMN", "Table", "evaluate", "read_csv", "write_csv"]
 
 STEP_COLUMN = "step"
 #: The column of the learning-rate schedule (the config's ``scheduler``), as before several
@@ -27,7 +27,7 @@ LR_COLUMN = "lr"
 
 
 @dataclass(frozen=True, eq=False)
-class Curve:
+class Table:
     """A schedule's value ``values[i]`` at step ``steps[i]``; steps increase, from 0 to the last."""
 
     steps: np.ndarray
@@ -37,13 +37,13 @@ class Curve:
         """The value at ``step``, which must be one of ``steps``."""
         index = int(np.searchsorted(self.steps, step))
         if index == len(self.steps) or int(self.steps[index]) != step:
-            raise KeyError(f"step {step} is not in the curve")
+            raise KeyError(f"step {step} is not in the table")
         return float(self.values[index])
 
 
-def evaluate(schedule: Schedule, steps: np.ndarray) -> Curve:
+def evaluate(schedule: Schedule, steps: np.ndarray) -> Table:
     """The curve of ``schedule`` at ``steps`` (an increasing ``int64`` array), in float64."""
-    return Curve(steps=steps, values=np.asarray(schedule(steps), dtype=np.float64))
+    return Table(steps=steps, values=np.asarray(schedule(steps), dtype=np.float64))
 
 
 def write_csv(
@@ -67,7 +67,7 @@ def write_csv(
     return written
 
 
-def read_csv(path: Path) -> dict[str, Curve]:
+def read_csv(path: Path) -> dict[str, Table]:
     """Read a file written by :func:`write_csv`: each value column's curve, by column name."""
     with open(path, encoding="utf-8") as file:
         header, *lines = file.read().splitlines()
@@ -78,4 +78,4 @@ def read_csv(path: Path) -> dict[str, Curve]:
     steps = np.array([int(line.split(",", 1)[0]) for line in lines], dtype=np.int64)
     values = np.loadtxt(lines, delimiter=",", ndmin=2, usecols=range(1, len(names)))
     values = values.reshape(len(lines), len(names) - 1)
-    return {name: Curve(steps, values[:, i]) for i, name in enumerate(names[1:])}
+    return {name: Table(steps, values[:, i]) for i, name in enumerate(names[1:])}

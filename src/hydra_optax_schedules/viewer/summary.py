@@ -1,9 +1,9 @@
 """The numbers a person checks before training: phases, peak, final and mean value.
 
-The phase list comes from the schedule itself (``Schedule.phases``), cut to the previewed run;
+The rows come from the schedule's own plan (``Schedule.pieces``), cut to the previewed run;
 nothing here re-derives a formula. Values are read from the schedule's curve, which holds every
 phase boundary and the steps either side of it (:mod:`.sampling`), except the value a phase
-ends at: the limit of its own curve (``Phase.end_value``), not the value at its end step, which
+ends at: the limit of its own curve (``Piece.end_value``), not the value at its end step, which
 is the next phase's first.
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hydra_optax_schedules.curve import Curve
-from hydra_optax_schedules.sampling import Mean
+from hydra_optax_schedules.viewer.table import Table
+from hydra_optax_schedules.viewer.sampling import Mean
 from hydra_optax_schedules.schedule import Schedule
 
 __all__ = ["PhaseRow", "Summary", "format_summary", "summarize"]
@@ -35,7 +35,7 @@ class PhaseRow:
             last step if the run stops first.
         start_value: The value at ``first``.
         end_value: The value the phase reaches at ``end`` along its own curve
-            (``Phase.end_value``), even where the next phase starts elsewhere (a restart, a
+            (``Piece.end_value``), even where the next phase starts elsewhere (a restart, a
             milestone, a stage that jumps); the value at ``end`` if the run stops in the
             phase. For ``"hold"``, the value held.
     """
@@ -79,7 +79,7 @@ class Summary:
         return tuple(row.first for row in self.phases[1:])
 
 
-def summarize(key: str, schedule: Schedule, curve: Curve, mean: Mean) -> Summary:
+def summarize(key: str, schedule: Schedule, curve: Table, mean: Mean) -> Summary:
     """Summarize ``schedule`` over the run that ``curve`` covers (steps ``0..curve.steps[-1]``).
 
     ``curve`` must hold every phase boundary within the run (:func:`.sampling.sample_steps`).
@@ -87,7 +87,7 @@ def summarize(key: str, schedule: Schedule, curve: Curve, mean: Mean) -> Summary
     """
     steps = int(curve.steps[-1])
     rows: list[PhaseRow] = []
-    for phase in schedule.phases:
+    for phase in schedule.pieces:
         if phase.start > steps:
             break
         if phase.end is not None and phase.end <= steps:

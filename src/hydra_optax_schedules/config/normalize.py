@@ -1,0 +1,227 @@
+"""Every field checked on its own: a config becomes a :class:`NormalizedConfig`.
+
+One message style for every check: the field (as ``scheduler.<field>`` when the config came
+from Hydra), the value it had, and what would be valid. Checks that involve several fields,
+and the run length, are the plan's (:mod:`hydra_optax_schedules.plan`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hydra_optax_schedules.config.coerce import SCHEDULER_FIELDS, STAGE_FIELDS, stage_fields
+from hydra_optax_schedules.config.families import SCHEDULE_NAMES, default_for, family_shape
+from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
+from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.messages import invalid
+from hydra_optax_schedules.shapes import SHAPES, Shape, shapes_for
+from hydra_optax_schedules.values import MAX_LR, MAX_STEPS, as_number, string_hint
+
+__all__ = ["NormalizedConfig", "normalize"]
+
+
+@dataclass(frozen=True, eq=False)
+class NormalizedConfig(SchedulerConfig):
+    """A ``SchedulerConfig`` whose every field is checked and a plain Python value: "not
+    given" is ``None`` (``decay_steps=0``, the seed's default, is not given), a field left to
+    the family (``cooldown_shape=None``) holds the family's default, ``stages`` are
+    normalized ``StageConfig`` objects, and ``shape_params`` holds every parameter of the
+    family's shape that is not a field of its own (defaults filled in), or ``None``.
+
+    Only :func:`normalize` makes one; the plan takes nothing else. It equals a
+    ``SchedulerConfig`` of the same values (``schedule.config == SchedulerConfig(...)``).
+    """
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SchedulerConfig):
+            return NotImplemented
+        names = self.__dataclass_fields__
+        return all(getattr(self, name) == getattr(other, name) for name in names)
+
+    __hash__ = None  # type: ignore[assignment]  # like SchedulerConfig's: shape_params is a dict
+
+    @property
+    def family(self) -> str:
+        """The family ``name`` selects (``"cosine_decay"`` -> ``"cosine"``)."""
+        return SCHEDULE_NAMES[self.name]
+
+    def as_config(self) -> SchedulerConfig:
+        """The same values as a plain ``SchedulerConfig``."""
+        return SchedulerConfig(**{name: getattr(self, name) for name in self.__dataclass_fields__})
+
+
+def normalize(config: SchedulerConfig, prefix: str = "") -> NormalizedConfig:
+    """Check every field of ``config`` on its own; ``prefix`` names where it sits."""
+
+    def optional(check: Any, field: str, **kwargs: Any) -> Any:
+        value = getattr(config, field)
+        return None if value is None else check(prefix, field, value, **kwargs)
+
+    name = _choice(prefix, "name", config.name, SCHEDULE_NAMES)
+    family = SCHEDULE_NAMES[name]
+    decay_steps = optional(_count, "decay_steps")
+    cooldown_shape = config.cooldown_shape
+    if cooldown_shape is None:
+        cooldown_shape = default_for(family, "cooldown_shape")
+    return NormalizedConfig(
+        lr=_rate(prefix, "lr", config.lr, positive=True),
+        name=name,
+        decay_steps=decay_steps or None,
+        end_lr=optional(_rate, "end_lr"),
+        end_lr_factor=optional(_real, "end_lr_factor"),
+        cooldown_steps=_count(prefix, "cooldown_steps", config.cooldown_steps),
+        warmup_steps=_count(prefix, "warmup_steps", config.warmup_steps),
+        cooldown_lr=_rate(prefix, "cooldown_lr", config.cooldown_lr),
+        warmup_start_lr=_rate(prefix, "warmup_start_lr", config.warmup_start_lr),
+        warmup_shape=_choice(prefix, "warmup_shape", config.warmup_shape, shapes_for("warmup")),
+        warmup_fraction=optional(_real, "warmup_fraction", at_most=1.0),
+        cooldown_shape=_choice(prefix, "cooldown_shape", cooldown_shape, shapes_for("cooldown")),
+        cooldown_fraction=optional(_real, "cooldown_fraction", at_most=1.0),
+        power=_real(prefix, "power", config.power, positive=True),
+        timescale=_real(prefix, "timescale", config.timescale, positive=True),
+        cooldown_start=optional(_count, "cooldown_start"),
+        cycles=_cycles(prefix, config.cycles),
+        cycle_mult=_real(prefix, "cycle_mult", config.cycle_mult, positive=True),
+        cycle_decay=_real(prefix, "cycle_decay", config.cycle_decay, positive=True),
+        rewarmup_steps=_count(prefix, "rewarmup_steps", config.rewarmup_steps),
+        rewarmup_fraction=optional(_real, "rewarmup_fraction", at_most=1.0),
+        milestones=optional(_each, "milestones", each=_count),
+        milestone_fractions=optional(_each, "milestone_fractions", each=_real),
+        decay_factor=_real(prefix, "decay_factor", config.decay_factor, positive=True),
+        stages=optional(_each, "stages", each=_stage),
+        shape_params=_shape_params(
+            prefix, "shape_params", config.shape_params, family_shape(family), SCHEDULER_FIELDS
+        ),
+    )
+
+
+def _real(
+    prefix: str,
+    field: str,
+    value: Any,
+    *,
+    positive: bool = False,
+    at_most: float = math.inf,
+) -> float:
+    """A finite number in ``[0, at_most]`` (``(0, at_most]`` if positive), as a Python float."""
+    number = as_number(value)
+    if number is not None:
+        try:
+            number = float(number)
+        except OverflowError:  # an int past 1.8e308
+            number = math.inf
+    if (
+        number is None
+        or not math.isfinite(number)
+        or not 0 <= number <= at_most
+        or (positive and number == 0)
+    ):
+        bound = "> 0" if positive else ">= 0"
+        if at_most == MAX_LR:
+            valid = f"expected a number {bound} that float32 holds (<= {MAX_LR:.4g})"
+        elif at_most == math.inf:
+            valid = f"expected a finite number {bound}"
+        else:
+            valid = f"expected a number in {'(' if positive else '['}0, {at_most:g}]"
+        raise invalid(prefix, field, value, valid + string_hint(value))
+    return number
+
+
+def _rate(prefix: str, field: str, value: Any, *, positive: bool = False) -> float:
+    """A learning rate: a number in ``[0, MAX_LR]`` (``(0, MAX_LR]`` if positive)."""
+    return _real(prefix, field, value, positive=positive, at_most=MAX_LR)
+
+
+def _count(prefix: str, field: str, value: Any) -> int:
+    """A whole number of steps in ``[0, 2**63)``, as a Python int (100.0 is refused)."""
+    number = as_number(value)
+    if not isinstance(number, int) or not 0 <= number <= MAX_STEPS:
+        valid = "expected a whole number of steps in [0, 2**63)"
+        raise invalid(prefix, field, value, valid + string_hint(value))
+    return number
+
+
+def _choice(prefix: str, field: str, value: Any, choices: Any) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise invalid(prefix, field, value, f"expected one of {', '.join(repr(c) for c in choices)}")
+    return value
+
+
+def _cycles(prefix: str, value: Any) -> int:
+    """``cycles``: a whole number >= 1."""
+    number = as_number(value)
+    if not isinstance(number, int) or number < 1:
+        raise invalid(prefix, "cycles", value, "expected a whole number of cycles >= 1")
+    return _count(prefix, "cycles", value)
+
+
+def _each(prefix: str, field: str, value: Any, *, each: Any) -> tuple[Any, ...]:
+    """The items of the list ``value``, each checked by ``each`` as ``field[i]``."""
+    is_list = isinstance(value, Sequence) or getattr(value, "ndim", None) == 1
+    if not is_list or isinstance(value, (str, bytes)):
+        raise invalid(prefix, field, value, "expected a list")
+    return tuple(each(prefix, f"{field}[{i}]", item) for i, item in enumerate(value))
+
+
+def _stage(prefix: str, field: str, value: Any) -> StageConfig:
+    """One stage, from a ``StageConfig``, a mapping of its fields, or a stage's Hydra node."""
+    stage = StageConfig(**stage_fields(prefix, field, value))
+    name = f"{field}."
+
+    def optional(check: Any, key: str, **kwargs: Any) -> Any:
+        item = getattr(stage, key)
+        return None if item is None else check(prefix, name + key, item, **kwargs)
+
+    steps = optional(_count, "steps")
+    if steps == 0:
+        raise invalid(prefix, name + "steps", 0, "expected a whole number of steps >= 1")
+    shape = _choice(prefix, name + "shape", stage.shape, shapes_for("stage"))
+    return StageConfig(
+        steps=steps,
+        fraction=optional(_real, "fraction", positive=True, at_most=1.0),
+        shape=shape,
+        start=optional(_rate, "start"),
+        end=optional(_rate, "end"),
+        power=_real(prefix, name + "power", stage.power, positive=True),
+        shape_params=_shape_params(
+            prefix, name + "shape_params", stage.shape_params, SHAPES[shape], STAGE_FIELDS
+        ),
+    )
+
+
+def _shape_params(
+    prefix: str, field: str, value: Any, shape: Shape | None, fields: tuple[str, ...]
+) -> dict[str, float] | None:
+    """The parameters of ``shape`` that ``shape_params`` sets, defaults filled in: every
+    parameter but those that are ``fields`` of their own (a scheduler's ``power`` and
+    ``timescale``, a stage's ``power``). ``None`` when the shape has no such parameter."""
+    own = tuple(p for p in (shape.params if shape is not None else ()) if p not in fields)
+    given = {} if value is None else value
+    if not isinstance(given, Mapping):
+        raise invalid(prefix, field, value, "expected a mapping of shape parameters")
+    for key in given:
+        if key not in own:
+            where = f"the {shape.name} shape" if shape is not None else "this family"
+            has = f"its parameters: {', '.join(own)}" if own else "it has none"
+            raise ScheduleConfigError(
+                f"{prefix}{field}.{key} is not a parameter of {where}; {has}",
+                field=f"{field}.{key}",
+            )
+    if not own:
+        return None
+    assert shape is not None  # a shape without parameters has none of its own
+    return {
+        key: _real_param(prefix, f"{field}.{key}", given.get(key, shape.params[key]))
+        for key in own
+    }
+
+
+def _real_param(prefix: str, field: str, value: Any) -> float:
+    """A shape parameter: any finite number."""
+    number = as_number(value)
+    if number is None or not math.isfinite(float(number)):
+        raise invalid(prefix, field, value, "expected a finite number" + string_hint(value))
+    return float(number)

@@ -1,0 +1,187 @@
+"""The options of Hydra's ``scheduler`` group: one typed dataclass per family.
+
+Each option is generated from ``SchedulerConfig``'s fields, so its fields and defaults cannot
+drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set or passed
+at ``instantiate`` time, fields that only another family uses are left out (Hydra rejects
+``scheduler=cosine scheduler.power=2``), a field the family defaults shows the family's value,
+and ``_target_`` names the builder, so ``hydra.utils.instantiate(cfg.scheduler)`` returns the
+schedule. The built-in options are named below (``CosineOption``, ...); a shape registered as a
+family gets its option (``<Name>Option``) when it is registered.
+
+The plugin (``hydra_plugins/hydra_optax_schedules``) serves them; this module imports nothing
+heavy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import field
+from typing import Any, Dict, Optional
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from hydra_optax_schedules.config.families import (
+    SCHEDULE_NAMES,
+    default_for,
+    family_fields,
+    family_shape,
+    shape_param_fields,
+)
+from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
+from hydra_optax_schedules.shapes import Shape, on_register
+
+__all__ = [
+    "BUILDER_TARGET",
+    "OPTION_CLASSES",
+    "ConstantOption",
+    "CosineOption",
+    "ExponentialOption",
+    "InverseSqrtOption",
+    "LinearOption",
+    "MultistepOption",
+    "PolynomialOption",
+    "SchedulerOption",
+    "StagesOption",
+    "StageOption",
+    "WsdOption",
+    "option_class",
+    "option_node",
+]
+
+#: The ``_target_`` of every option: the builder, by its public path.
+BUILDER_TARGET = "hydra_optax_schedules.build_schedule"
+
+
+class SchedulerOption:
+    """Base class of the ``scheduler`` group's options (one generated dataclass per family).
+
+    ``OmegaConf.to_object(cfg.scheduler)`` returns one of them; ``build_lr_scheduler``
+    accepts it like a ``SchedulerConfig``.
+    """
+
+
+#: Defaults in which an option differs from ``SchedulerConfig``.
+OPTION_DEFAULTS: dict[str, Any] = {"lr": MISSING, "decay_steps": None}
+
+
+def _option_type(annotation: str) -> Any:
+    """A field's type in the options: ``Any`` for numbers, so that ``instantiate(cfg.scheduler,
+    decay_steps=np.int64(n))`` (or a JAX scalar) reaches the builder, which checks every value;
+    OmegaConf's typed nodes refuse NumPy and JAX scalars. A mapping of shape parameters is any
+    mapping (the builder checks its keys against the stage's shape). Strings keep their type."""
+    if annotation.startswith("dict"):
+        return Optional[Dict[str, Any]]  # noqa: UP006, UP045  OmegaConf reads typing's forms
+    return Any if "int" in annotation or "float" in annotation else annotation
+
+
+def _make(name: str, fields: list[tuple[str, Any, Any]], doc: str, **kwargs: Any) -> type:
+    """A dataclass defined as a module attribute here, so that it pickles by reference
+    (joblib and submitit workers)."""
+    option = dataclasses.make_dataclass(name, fields, **kwargs)
+    option.__module__ = __name__
+    option.__doc__ = doc
+    setattr(sys.modules[__name__], name, option)
+    return option
+
+
+def _title(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
+
+
+#: ``StageConfig`` as the typed node of one stage in Hydra's config, so that a typo in a
+#: stage's key is rejected and ``scheduler.stages.0.end=0.2`` overrides it.
+StageOption: Any = _make(
+    "StageOption",
+    [
+        (f.name, _option_type(str(f.type)), field(default=f.default))
+        for f in dataclasses.fields(StageConfig)
+    ],
+    "One stage of the ``stages`` option (``StageConfig``'s fields).",
+)
+
+
+def _params_class(shape: Shape) -> type:
+    """``<Shape>Params``: the typed node of a shape's ``shape_params``, so that a typo in a
+    parameter's name is rejected; each defaults to the shape's default."""
+    own = [p for p in shape.params if p not in shape_param_fields(shape)]
+    return _make(
+        f"{_title(shape.name)}Params",
+        [(name, Any, field(default=shape.params[name])) for name in own],
+        f"The parameters of the ``{shape.name}`` shape.",
+    )
+
+
+def option_class(family: str) -> type[SchedulerOption]:
+    """The dataclass of ``family``'s option, generated from ``SchedulerConfig``'s fields."""
+    defaults = {**OPTION_DEFAULTS, "name": family}
+    defaults |= {name: default_for(family, name) for name in ("cooldown_shape",)}
+    shape = family_shape(family)
+    fields: list[tuple[str, Any, Any]] = []
+    own = family_fields(family)
+    for config_field in dataclasses.fields(SchedulerConfig):
+        if config_field.name not in own:
+            continue
+        annotation: Any = _option_type(str(config_field.type))
+        default = field(default=defaults.get(config_field.name, config_field.default))
+        if config_field.name == "stages":  # typed stages, and mandatory
+            annotation, default = list[StageOption], field(default=MISSING)
+        elif config_field.name == "shape_params" and shape is not None:
+            annotation = _params_class(shape)
+            default = field(default_factory=annotation)
+        fields.append((config_field.name, annotation, default))
+    fields += [
+        ("_target_", "str", field(default=BUILDER_TARGET)),
+        ("_partial_", "bool", field(default=False)),
+    ]
+    return _make(
+        f"{_title(family)}Option",
+        fields,
+        f"The ``{family}`` option of Hydra's ``scheduler`` group.",
+        bases=(SchedulerOption,),
+    )
+
+
+ConstantOption = option_class("constant")
+LinearOption = option_class("linear")
+CosineOption = option_class("cosine")
+ExponentialOption = option_class("exponential")
+PolynomialOption = option_class("polynomial")
+InverseSqrtOption = option_class("inverse_sqrt")
+WsdOption = option_class("wsd")
+MultistepOption = option_class("multistep")
+StagesOption = option_class("stages")
+
+#: The option dataclass of every family, e.g. ``OPTION_CLASSES["cosine"]`` is ``CosineOption``;
+#: a shape registered as a family adds its own.
+OPTION_CLASSES: dict[str, type[SchedulerOption]] = {
+    "constant": ConstantOption,
+    "linear": LinearOption,
+    "cosine": CosineOption,
+    "exponential": ExponentialOption,
+    "polynomial": PolynomialOption,
+    "inverse_sqrt": InverseSqrtOption,
+    "wsd": WsdOption,
+    "multistep": MultistepOption,
+    "stages": StagesOption,
+}
+
+
+def _add_option(shape: Shape) -> None:
+    if SCHEDULE_NAMES.get(shape.name) == shape.name:
+        OPTION_CLASSES[shape.name] = option_class(shape.name)
+    else:
+        OPTION_CLASSES.pop(shape.name, None)
+
+
+for _family in dict.fromkeys(SCHEDULE_NAMES.values()):
+    if _family not in OPTION_CLASSES:  # shapes registered before this module was imported
+        OPTION_CLASSES[_family] = option_class(_family)
+on_register(_add_option)
+
+
+def option_node(name: str) -> DictConfig:
+    """Option ``name`` of the ``scheduler`` group, as the typed config Hydra composes."""
+    option: Any = OPTION_CLASSES[SCHEDULE_NAMES[name]]
+    node: DictConfig = OmegaConf.structured(option(name=name))
+    return node

@@ -1,0 +1,208 @@
+"""A schedule's plan: its warmup, main phase and cooldown, put together as pieces.
+
+The warmup ``[0, W)``, the main phase ``[W, D - C)`` (one piece, or its cycles
+(:mod:`.cycles`), milestones (:mod:`.milestones`) or stages (:mod:`.stages`)), and the cooldown
+``[D - C, D]``, or ``[S, S + C]`` branched off ``cooldown_start = S``. The checks that involve
+several fields, and the run length, are made here, before any piece is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from hydra_optax_schedules.config.families import (
+    WSD_COOLDOWN_FRACTION,
+    decaying_families,
+    is_decaying,
+    shape_arguments,
+)
+from hydra_optax_schedules.config.normalize import NormalizedConfig
+from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.evaluate.host import value_at
+from hydra_optax_schedules.messages import invalid, needs_length
+from hydra_optax_schedules.piece import Piece, PieceKind
+from hydra_optax_schedules.plan.cycles import cycle_pieces
+from hydra_optax_schedules.plan.lengths import end_value, warmup_cooldown
+from hydra_optax_schedules.plan.milestones import milestone_pieces
+from hydra_optax_schedules.plan.stages import stage_pieces
+from hydra_optax_schedules.shapes import HOST
+
+__all__ = ["plan_pieces"]
+
+
+def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]:
+    """The pieces of a normalized config's schedule, in order: its plan.
+
+    Warmup ``[0, W)``, the main phase ``[W, D - C)`` (one phase, or its cycles, milestones or
+    stages), and the cooldown ``[D - C, D]``, or ``[S, S + C]`` from ``cooldown_start = S``;
+    the last phase holds its final value forever after. Empty phases are left out, except a
+    main phase that is last. A constant, inverse-sqrt, multistep or stages schedule without a
+    cooldown needs no ``decay_steps`` (unless it gives lengths as fractions of it).
+    """
+    family, decaying = config.family, is_decaying(config.family)
+    lr, total = config.lr, config.decay_steps
+    end = end_value(config, prefix) if decaying else None
+    if family == "exponential" and end == 0:
+        raise ScheduleConfigError(
+            f"{prefix}end_lr={config.end_lr!r}, {prefix}end_lr_factor={config.end_lr_factor!r} "
+            "is invalid: exponential decay needs an end value > 0; set end_lr or end_lr_factor",
+            field="end_lr",
+        )
+    if family == "exponential" and end is not None and not 0 < end / lr < math.inf:
+        raise ScheduleConfigError(
+            f"{prefix}lr={lr!r} to an end value of {end!r} is invalid: exponential decay needs "
+            "a ratio end / lr that a float can hold",
+            field="end_lr",
+        )
+    if config.cycles > 1 and not decaying:
+        raise invalid(
+            prefix,
+            "cycles",
+            config.cycles,
+            f"only a decaying family ({', '.join(decaying_families())}) restarts; the "
+            f"{config.name} schedule has 1 cycle",
+        )
+    warmup, cooldown = warmup_cooldown(config, prefix)
+    branch = config.cooldown_start
+    if branch is not None:
+        _check_branch(config, prefix, warmup, cooldown)
+    if total is None and (decaying or (cooldown > 0 and branch is None)):
+        raise needs_length(prefix, f"the {config.name} schedule" if decaying else "a cooldown")
+    if family == "wsd" and cooldown == 0:
+        if config.cooldown_fraction is None and config.cooldown_steps == 0:
+            why = f"its default cooldown ({WSD_COOLDOWN_FRACTION:g} of the run) rounds to 0 steps"
+        else:
+            why = f"{prefix}cooldown_fraction={config.cooldown_fraction!r} gives no decay phase"
+        raise ScheduleConfigError(
+            f"{prefix}decay_steps={total}: a wsd schedule needs a decay phase, and {why}; set "
+            f"{prefix}cooldown_steps or a larger {prefix}cooldown_fraction",
+            field="cooldown_fraction",
+        )
+    in_main = 0 if branch is not None else cooldown  # a branched cooldown is not in D
+    if total is not None and warmup + in_main > total:
+        if branch is not None:
+            message = (
+                f"{prefix}warmup_steps={warmup} > {prefix}decay_steps={total} is invalid: the "
+                "warmup must fit in decay_steps (the cooldown branches off at cooldown_start)"
+            )
+        else:
+            message = (
+                f"{prefix}warmup_steps={warmup} + {prefix}cooldown_steps={cooldown} > "
+                f"{prefix}decay_steps={total} is invalid: warmup and cooldown must fit in "
+                "decay_steps"
+            )
+        raise ScheduleConfigError(message, field="decay_steps")
+    main = None if total is None else total - warmup - in_main
+    if decaying and main == 0:
+        # D less the phases in it: the warmup, and the cooldown unless it branches off.
+        fitting = f"{prefix}decay_steps={total} - {prefix}warmup_steps={warmup}"
+        if branch is None:
+            fitting += f" - {prefix}cooldown_steps={cooldown}"
+        raise ScheduleConfigError(
+            f"{fitting} = 0 is invalid: the {config.name} schedule needs a main phase of at "
+            "least one step",
+            field="decay_steps",
+        )
+
+    pieces = _main_pieces(config, prefix, warmup, main, end)
+    phases = []
+    if warmup > 0:
+        start_lr, shape = config.warmup_start_lr, config.warmup_shape
+        phases.append(
+            Piece(PieceKind.WARMUP, 0, warmup, shape, start_lr, lr, shape_arguments(shape))
+        )
+    if branch is not None:
+        cooldown_from = value_at(tuple(pieces), tuple(p.start for p in pieces), branch)
+        pieces = _until(pieces, branch)
+    elif cooldown > 0:
+        assert total is not None  # a cooldown without the run length was refused above
+        branch, cooldown_from = total - cooldown, pieces[-1].end_value
+    phases += pieces
+    if cooldown > 0:
+        assert branch is not None and config.cooldown_shape is not None  # normalized
+        shape = config.cooldown_shape
+        phases.append(
+            Piece(
+                PieceKind.COOLDOWN,
+                branch,
+                cooldown,
+                shape,
+                cooldown_from,
+                config.cooldown_lr,
+                shape_arguments(shape),
+            )
+        )
+    # Empty phases (a main phase of 0 steps) are left out, unless last: the value it holds.
+    return tuple(p for i, p in enumerate(phases) if p.length != 0 or i == len(phases) - 1)
+
+
+def _check_branch(config: NormalizedConfig, prefix: str, warmup: int, cooldown: int) -> None:
+    """``cooldown_start`` lies after the warmup, and starts a cooldown of at least one step."""
+    assert config.cooldown_start is not None
+    if config.cooldown_start < warmup:
+        raise invalid(
+            prefix,
+            "cooldown_start",
+            config.cooldown_start,
+            f"the cooldown starts after the warmup: expected a step >= {prefix}warmup_steps="
+            f"{warmup}",
+        )
+    if cooldown == 0 and config.cooldown_fraction is not None:
+        raise ScheduleConfigError(
+            f"{prefix}cooldown_start={config.cooldown_start} with {prefix}cooldown_fraction="
+            f"{config.cooldown_fraction!r} is invalid: that fraction of {prefix}decay_steps="
+            f"{config.decay_steps} rounds to a cooldown of 0 steps, and a branched cooldown "
+            "needs at least 1",
+            field="cooldown_fraction",
+        )
+    if cooldown == 0:
+        raise ScheduleConfigError(
+            f"{prefix}cooldown_start={config.cooldown_start} with {prefix}cooldown_steps=0 is "
+            f"invalid: a branched cooldown needs a length; set {prefix}cooldown_steps >= 1 (or "
+            f"{prefix}cooldown_fraction)",
+            field="cooldown_steps",
+        )
+
+
+def _until(pieces: list[Piece], step: int) -> list[Piece]:
+    """``pieces`` up to ``step``: the one running there cut, a hold to it if they end before."""
+    kept = []
+    for piece in pieces:
+        if piece.end is not None and piece.end <= step:
+            kept.append(piece)
+        elif piece.start < step:
+            kept.append(piece.cut(step - piece.start))
+            return kept
+        else:
+            return kept
+    last = pieces[-1]
+    if last.end is not None and last.end < step:
+        value = last.end_value
+        kept.append(Piece(PieceKind.HOLD, last.end, step - last.end, "constant", value, value))
+    return kept
+
+
+def _main_pieces(
+    config: NormalizedConfig, prefix: str, start: int, length: int | None, end: float | None
+) -> list[Piece]:
+    """The main phase over ``[start, start + length)``: one piece, or the pieces it is made of
+    (``length`` is ``None`` when the run's length is left open)."""
+    family, lr = config.family, config.lr
+    if family == "multistep":
+        return milestone_pieces(config, prefix, start, length)
+    if family == "stages":
+        return stage_pieces(config, prefix, start, length)
+    if family in ("constant", "wsd"):
+        return [Piece(PieceKind.MAIN, start, length, "constant", lr, lr)]
+    if end is not None:  # a decaying family: its shape over progress, to the end value
+        assert length is not None  # a decaying family without the run length was refused
+        return cycle_pieces(config, prefix, start, length, end)
+    # A shape over steps (inverse_sqrt): from lr, for as long as the run; its end value is
+    # where the run's length stops it.
+    params = shape_arguments(family, config)
+    piece = Piece(PieceKind.MAIN, start, length, family, lr, 0.0, params)
+    if length is None:
+        return [piece]
+    reached = float(piece.value(HOST, length))
+    return [dataclasses.replace(piece, end_value=reached)]

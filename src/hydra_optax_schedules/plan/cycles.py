@@ -1,0 +1,160 @@
+"""Restarts: the cycles of a decaying main phase, their exact boundaries, rewarmups and peaks.
+
+Cycle ``i`` of ``n`` starts at ``floor(M * S_i / S_n + 1/2)`` of the main phase's ``M`` steps,
+``S_i = m^0 + ... + m^(i-1)`` (``m = cycle_mult``), in exact integers; it peaks at
+``lr * cycle_decay ** i`` and decays to the end value, after a rewarmup from the end value
+(every cycle but the first).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+from hydra_optax_schedules.config.families import shape_arguments
+from hydra_optax_schedules.config.normalize import NormalizedConfig
+from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.messages import both_set
+from hydra_optax_schedules.piece import Piece, PieceKind
+from hydra_optax_schedules.plan.lengths import exact, nearest_step
+from hydra_optax_schedules.values import MAX_LR
+
+__all__ = ["cycle_pieces"]
+
+
+def cycle_pieces(
+    config: NormalizedConfig, prefix: str, start: int, length: int, end: float
+) -> list[Piece]:
+    """A decaying main phase over ``[start, start + length)``: ``cycles`` cycles, each from its
+    peak to ``end`` in the family's shape, each after the first starting with its rewarmup."""
+    family = config.family
+    params = shape_arguments(family, config)
+    if config.cycles == 1:
+        return [Piece(PieceKind.MAIN, start, length, family, config.lr, end, params)]
+    offsets = _cycle_offsets(config, prefix, length)
+    rewarmup_params = shape_arguments(config.warmup_shape)
+    pieces = []
+    for i, (first, after) in enumerate(itertools.pairwise(offsets)):
+        cycle = after - first
+        rewarmup = 0 if i == 0 else _rewarmup(config, prefix, i, cycle)
+        peak = _peak(config, prefix, i, family, end)
+        if rewarmup:
+            pieces.append(
+                Piece(
+                    PieceKind.REWARMUP,
+                    start + first,
+                    rewarmup,
+                    config.warmup_shape,
+                    end,
+                    peak,
+                    rewarmup_params,
+                    index=i,
+                )
+            )
+        pieces.append(
+            Piece(
+                PieceKind.CYCLE,
+                start + first + rewarmup,
+                cycle - rewarmup,
+                family,
+                peak,
+                end,
+                params,
+                index=i,
+            )
+        )
+    return pieces
+
+
+def _cycle_offsets(config: NormalizedConfig, prefix: str, length: int) -> list[int]:
+    """Where each cycle starts in the main phase, and its end: ``floor(M * S_i / S_n + 1/2)``
+    with ``S_i = m^0 + ... + m^(i-1)`` in exact rationals (``m = cycle_mult``)."""
+    n, mult = config.cycles, exact(config.cycle_mult)
+
+    def too_short(why: str) -> ScheduleConfigError:
+        return ScheduleConfigError(
+            f"{prefix}cycles={n} with {prefix}cycle_mult={config.cycle_mult!r} is invalid over "
+            f"a main phase of {length} steps: {why}; every cycle needs at least 1 step",
+            field="cycles",
+        )
+
+    if n > length:
+        raise too_short(f"{n} cycles do not fit in {length} steps")
+    if mult != 1:
+        # The shortest cycle is about M * |m - 1| * min(1, m^(n-1)) / |m^n - 1|: refuse a
+        # config whose shortest cycle is far below one step before computing m^n exactly.
+        log_m = math.log(mult)
+        log_shortest = (
+            math.log(length)
+            + math.log(abs(mult - 1))
+            + min(0.0, (n - 1) * log_m)
+            - max(0.0, n * log_m)
+            - math.log1p(-math.exp(-abs(n * log_m)))
+        )
+        if log_shortest < math.log(0.25):
+            raise too_short("the shortest cycle would be less than a step long")
+        offsets = _geometric_offsets(mult, n, length)
+    else:
+        offsets = [nearest_step(Fraction(i, n), length) for i in range(n + 1)]
+    for i, (first, after) in enumerate(itertools.pairwise(offsets)):
+        if after - first < 1:
+            raise too_short(f"cycle {i} would be {after - first} steps long")
+    return offsets
+
+
+def _geometric_offsets(mult: Fraction, n: int, length: int) -> list[int]:
+    """``floor(M * S_i / S_n + 1/2)`` for ``i = 0..n``, ``S_i = (m^i - 1) / (m - 1)``, exactly.
+
+    With ``m = p / q``, ``S_i / S_n = (p^i q^(n-i) - q^n) / (p^n - q^n)``: integers whose
+    terms are found one from the next (``* p // q``, exact), so the work grows with ``n`` times
+    the numbers' size, not with ``n`` powers of a fraction each reduced by a gcd.
+    """
+    p, q = mult.numerator, mult.denominator
+    base = q**n
+    denominator = p**n - base
+    offsets = []
+    term = base  # p^i q^(n-i), from i = 0
+    for i in range(n + 1):
+        offsets.append((2 * length * (term - base) + denominator) // (2 * denominator))
+        if i < n:
+            term = term // q * p
+    return offsets
+
+
+def _rewarmup(config: NormalizedConfig, prefix: str, i: int, cycle: int) -> int:
+    """``R_i``: the rewarmup of cycle ``i >= 1``, which must leave a step to decay."""
+    steps, fraction = config.rewarmup_steps, config.rewarmup_fraction
+    if fraction is not None and steps != 0:
+        raise both_set(prefix, "rewarmup_steps", steps, "rewarmup_fraction", fraction)
+    field = "rewarmup_steps" if fraction is None else "rewarmup_fraction"
+    rewarmup = steps if fraction is None else nearest_step(exact(fraction), cycle)
+    if cycle - rewarmup < 1:
+        raise ScheduleConfigError(
+            f"{prefix}cycles={config.cycles} with {prefix}{field}={getattr(config, field)!r} is "
+            f"invalid: cycle {i} is {cycle} steps long, and its rewarmup of {rewarmup} steps "
+            "leaves no step to decay; use fewer cycles or a shorter rewarmup",
+            field="cycles",
+        )
+    return rewarmup
+
+
+def _peak(config: NormalizedConfig, prefix: str, i: int, family: str, end: float) -> float:
+    """``p_i = lr * cycle_decay ** i``: a learning rate float32 holds (and, for an exponential
+    decay, one that ``end / p_i`` is a float's ratio of)."""
+    try:
+        peak = config.lr * config.cycle_decay**i
+    except OverflowError:
+        peak = math.inf
+    valid = 0 < peak <= MAX_LR
+    if valid and family == "exponential":
+        valid = 0 < end / peak < math.inf
+    if not valid:
+        raise ScheduleConfigError(
+            f"{prefix}cycle_decay={config.cycle_decay!r} is invalid with {prefix}cycles="
+            f"{config.cycles}: the peak of cycle {i}, lr * cycle_decay ** {i} = {peak!r}, must "
+            f"be a learning rate > 0 that float32 holds (<= {MAX_LR:.4g})"
+            + (" and a ratio end / peak a float holds" if family == "exponential" else ""),
+            field="cycle_decay",
+        )
+    return peak

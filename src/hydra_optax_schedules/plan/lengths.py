@@ -1,0 +1,106 @@
+"""Lengths from fractions of the run, exactly: the warmup, the cooldown, the end value.
+
+A fraction places a boundary at the nearest step of ``fraction * decay_steps``, computed in
+exact rationals from the decimal the user wrote (:func:`exact`, :func:`nearest_step`), so a
+boundary never moves by float rounding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+
+from hydra_optax_schedules.config.families import WSD_COOLDOWN_FRACTION
+from hydra_optax_schedules.config.normalize import NormalizedConfig
+from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.messages import both_set, needs_length
+from hydra_optax_schedules.values import MAX_LR
+
+__all__ = ["END_LR_REL_TOL", "end_value", "exact", "nearest_step", "warmup_cooldown"]
+
+# Two end values agree if they differ by float rounding only (3e-4 / 3e-3 != 0.1 exactly).
+END_LR_REL_TOL = 1e-6
+
+
+def end_value(config: NormalizedConfig, prefix: str) -> float:
+    """``E``: ``end_lr``, else ``end_lr_factor * lr``, else 0; both must agree if both are set."""
+    end_lr, factor = config.end_lr, config.end_lr_factor
+    if end_lr is not None and factor is not None:
+        if not math.isclose(end_lr, factor * config.lr, rel_tol=END_LR_REL_TOL):
+            raise ScheduleConfigError(
+                f"{prefix}end_lr={end_lr!r} and {prefix}end_lr_factor={factor!r} disagree: "
+                f"end_lr_factor * lr = {factor * config.lr!r}; set only one of them",
+                field="end_lr",
+            )
+        return end_lr
+    if end_lr is not None:
+        return end_lr
+    if factor is None:
+        return 0.0
+    if not factor * config.lr <= MAX_LR:
+        raise ScheduleConfigError(
+            f"{prefix}end_lr_factor={factor!r} * {prefix}lr={config.lr!r} is invalid: the end "
+            f"learning rate must be one that float32 holds (<= {MAX_LR:.4g})",
+            field="end_lr_factor",
+        )
+    return factor * config.lr
+
+
+def exact(fraction: float) -> Fraction:
+    """The decimal number a fraction was written as: ``exact(0.35) == Fraction(35, 100)``.
+
+    ``repr`` of a float is the shortest decimal that reads back as it, which is what its
+    user wrote; the float itself (``0.34999999999999997779...``) is not.
+    """
+    return Fraction(repr(float(fraction)))
+
+
+def nearest_step(fraction: Fraction, total: int) -> int:
+    """The step nearest ``fraction * total`` (exact rationals); halves round up."""
+    return math.floor(fraction * total + Fraction(1, 2))
+
+
+def warmup_cooldown(config: NormalizedConfig, prefix: str) -> tuple[int, int]:
+    """``(W, C)``: the warmup and cooldown lengths, from steps or from fractions of the run.
+
+    A fraction places a phase boundary at the nearest step (:func:`nearest_step`): the warmup
+    ends at ``warmup_fraction * D``, the cooldown starts at ``(1 - cooldown_fraction) * D``.
+    Rounding boundaries (not lengths), exactly, keeps ``W + C <= D`` whenever the fractions
+    sum to at most 1.
+    """
+    total = config.decay_steps
+    wsd_default = config.family == "wsd" and (
+        config.cooldown_steps == 0 and config.cooldown_fraction is None
+    )
+    if wsd_default:
+        config = dataclasses.replace(config, cooldown_fraction=WSD_COOLDOWN_FRACTION)
+    for kind in ("warmup", "cooldown"):
+        steps, fraction = getattr(config, f"{kind}_steps"), getattr(config, f"{kind}_fraction")
+        if fraction is not None and steps != 0:
+            raise both_set(prefix, f"{kind}_steps", steps, f"{kind}_fraction", fraction)
+        if fraction is not None and total is None:
+            if kind == "cooldown" and wsd_default:  # not the user's field: the family's
+                default = f"whose default cooldown is {fraction:g} of the run"
+                raise needs_length(prefix, f"the {config.name} schedule, {default},")
+            raise needs_length(prefix, f"{prefix}{kind}_fraction={fraction!r}")
+    warmup_fraction, cooldown_fraction = config.warmup_fraction, config.cooldown_fraction
+    if (
+        warmup_fraction is not None
+        and cooldown_fraction is not None
+        and exact(warmup_fraction) + exact(cooldown_fraction) > 1
+    ):
+        raise ScheduleConfigError(
+            f"{prefix}warmup_fraction={warmup_fraction!r} + {prefix}cooldown_fraction="
+            f"{cooldown_fraction!r} > 1 is invalid: warmup and cooldown must fit in the run",
+            field="cooldown_fraction",
+        )
+    warmup = config.warmup_steps
+    if warmup_fraction is not None:
+        assert total is not None  # a fraction without the run length was refused above
+        warmup = nearest_step(exact(warmup_fraction), total)
+    cooldown = config.cooldown_steps
+    if cooldown_fraction is not None:
+        assert total is not None
+        cooldown = total - nearest_step(1 - exact(cooldown_fraction), total)
+    return warmup, cooldown
