@@ -573,8 +573,8 @@ STAGES = [
     (
         {"stages": [{"steps": 50}, StageConfig]},
         "stages[1]",
-        "{p}stages[1]=<class 'hydra_optax_schedules.config.schema.StageConfig'> is invalid: expected "
-        f"a mapping of stage fields ({STAGE_FIELDS})",
+        "{p}stages[1]=<class 'hydra_optax_schedules.config.schema.StageConfig'> is invalid: "
+        f"expected a mapping of stage fields ({STAGE_FIELDS})",
     ),
     (
         {"stages": [{"stpes": 100}]},

@@ -89,7 +89,7 @@ def test_from_dict_reads_a_saved_repr_without_resolving_the_class():
 def test_from_dict_extra_keys_are_ignored_or_refused():
     data = {"lr": 1.0, "_target_": "os.system", "optimizer": "adamw"}
     assert SchedulerConfig.from_dict(SchedulerConfig, data) == SchedulerConfig(lr=1.0)
-    with pytest.raises(ScheduleConfigError, match="^_target_ is not a scheduler field"):
+    with pytest.raises(ScheduleConfigError, match=r"^_target_ is not a scheduler field"):
         SchedulerConfig.from_dict(SchedulerConfig, data, ignore_extensive_attributes=False)
 
 
@@ -142,7 +142,9 @@ def test_from_dict_rejects_wrong_types():
         SchedulerConfig.from_dict(SchedulerConfig, {"lr": 1.0, "warmup_steps": 2.5})
     with pytest.raises(ScheduleConfigError, match="lr=True is invalid"):
         SchedulerConfig.from_dict(SchedulerConfig, {"lr": True})
-    with pytest.raises(ScheduleConfigError, match="^lr is missing: the peak learning rate is required"):
+    with pytest.raises(
+        ScheduleConfigError, match=r"^lr is missing: the peak learning rate is required"
+    ):
         SchedulerConfig.from_dict(SchedulerConfig, {"name": "cosine"})
     with pytest.raises(ScheduleConfigError, match="expected a mapping"):
         SchedulerConfig.from_dict(SchedulerConfig, 3.0)

@@ -231,7 +231,11 @@ def test_a_yaml_alias_bomb_is_read_in_linear_time():
     [
         ("lr: ???\n", None, r"^lr is missing \(\?\?\?\)"),
         ("scheduler: {lr: -1}\n", "scheduler", r"^scheduler\.lr=-1 is invalid"),
-        ("scheduler: {lr: 1, warmup: 5}\n", "scheduler", r"^scheduler\.warmup is not a scheduler field"),
+        (
+            "scheduler: {lr: 1, warmup: 5}\n",
+            "scheduler",
+            r"^scheduler\.warmup is not a scheduler field",
+        ),
         ("scheduler: {lr: 1, _recursive_: true}\n", "scheduler", r"scheduler\._recursive_ is"),
         ("scheduler: {lr: 1, _partial_: yes please}\n", "scheduler", r"scheduler\._partial_="),
         ("scheduler: {name: cosine}\n", "scheduler", r"^scheduler\.lr is missing"),

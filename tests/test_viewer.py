@@ -515,9 +515,9 @@ def test_a_peak_near_the_largest_float_is_previewed_or_refused_in_one_line(tmp_p
 
 def test_the_plots_draw_values_up_to_the_largest_float(tmp_path):
     from hydra_optax_schedules.viewer import plots
-    from hydra_optax_schedules.viewer.table import Table as Curve
     from hydra_optax_schedules.viewer.sampling import Mean
     from hydra_optax_schedules.viewer.summary import PhaseRow, Summary
+    from hydra_optax_schedules.viewer.table import Table as Curve
 
     largest = np.finfo(np.float64).max
     curve = Curve(np.array([0, 5, 10]), np.array([largest, largest / 2, 0.0]))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from dataclasses import field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional  # noqa: UP035  OmegaConf reads typing's forms
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
@@ -42,8 +42,8 @@ __all__ = [
     "MultistepOption",
     "PolynomialOption",
     "SchedulerOption",
-    "StagesOption",
     "StageOption",
+    "StagesOption",
     "WsdOption",
     "option_class",
     "option_node",

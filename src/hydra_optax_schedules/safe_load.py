@@ -219,7 +219,9 @@ def _field_value(document: Any, prefix: str, where: str, name: str, value: Any) 
     if name == "stages" and isinstance(value, (list, tuple)):
         return [_stage(document, prefix, f"{where}[{i}]", item) for i, item in enumerate(value)]
     if name in _MAPPING_FIELDS and isinstance(value, Mapping):
-        return {key: _scalar(document, prefix, f"{where}.{key}", item) for key, item in value.items()}
+        return {
+            key: _scalar(document, prefix, f"{where}.{key}", item) for key, item in value.items()
+        }
     return _scalar(document, prefix, where, value)
 
 

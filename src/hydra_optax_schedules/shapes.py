@@ -161,11 +161,9 @@ def register_shape(
 
     Example:
         >>> from hydra_optax_schedules import register_shape
-        >>> shape = register_shape(
-        ...     "cosine_pow",
-        ...     lambda xp, x, a, b, exponent: b + (a - b) * ((1 + xp.cos(xp.pi * x)) / 2) ** exponent,
-        ...     params={"exponent": 1.0},
-        ... )
+        >>> def cosine_pow(xp, x, a, b, exponent):
+        ...     return b + (a - b) * ((1 + xp.cos(xp.pi * x)) / 2) ** exponent
+        >>> shape = register_shape("cosine_pow", cosine_pow, params={"exponent": 1.0})
     """
     if not (isinstance(name, str) and name.isidentifier()):
         raise ValueError(f"register_shape: name={name!r} is invalid: expected an identifier")
@@ -233,7 +231,7 @@ def _check_formula(shape: Shape) -> bool:
     def close(got: float, expected: float) -> bool:
         return math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12)
 
-    for (a, b), (first, last) in ends.items():
+    for (a, b), (first, _) in ends.items():
         if not close(first, a):
             raise ValueError(
                 f"register_shape: the formula of {shape.name!r} must start at a (x = 0): with "

@@ -146,7 +146,9 @@ def _count(prefix: str, field: str, value: Any) -> int:
 
 def _choice(prefix: str, field: str, value: Any, choices: Any) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise invalid(prefix, field, value, f"expected one of {', '.join(repr(c) for c in choices)}")
+        raise invalid(
+            prefix, field, value, f"expected one of {', '.join(repr(c) for c in choices)}"
+        )
     return value
 
 
@@ -214,8 +216,7 @@ def _shape_params(
         return None
     assert shape is not None  # a shape without parameters has none of its own
     return {
-        key: _real_param(prefix, f"{field}.{key}", given.get(key, shape.params[key]))
-        for key in own
+        key: _real_param(prefix, f"{field}.{key}", given.get(key, shape.params[key])) for key in own
     }
 
 

@@ -73,12 +73,3 @@ def _numeric(steps: Any) -> Any:
             f"steps of dtype {steps.dtype} are invalid: a step is a number, not a boolean"
         )
     return steps
-
-
-def _numeric(steps: Any) -> Any:
-    """``steps`` if its dtype is a number's; a boolean array is a ``TypeError``."""
-    if steps.dtype == bool:
-        raise TypeError(
-            f"steps of dtype {steps.dtype} are invalid: a step is a number, not a boolean"
-        )
-    return steps

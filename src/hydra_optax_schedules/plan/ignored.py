@@ -81,7 +81,9 @@ def _needs() -> dict[str, tuple[str, Has]]:
 
 def _with_param(param: str) -> str:
     """``"the polynomial family"``: the families whose shape has ``param``."""
-    families = [name for name, shape in SHAPES.items() if "family" in shape.roles and param in shape.params]
+    families = [
+        name for name, shape in SHAPES.items() if "family" in shape.roles and param in shape.params
+    ]
     return f"the {' or '.join(families)} family"
 
 

@@ -12,8 +12,7 @@ every schedule in the config (any node whose ``_target_`` is this package's buil
 ``+scheduler@wd_schedule=linear``), each given the run length ``steps`` as its ``decay_steps``
 unless the node sets one. A long run is evaluated at a bounded sample of steps that holds every
 phase boundary (:mod:`.sampling`). With ``-m`` every job writes its own files, and when the
-sweep ends :class:`~hydra_optax_schedules.viewer.comparison.SweepComparison` draws all of them in one
-picture. Without the ``viz`` extra, the pictures are skipped and one line says how to get them.
+sweep ends :class:`~.comparison.SweepComparison` draws all of them in one picture. Without the ``viz`` extra, the pictures are skipped and one line says how to get them.
 
 A mistake in the viewer's own options (``steps``, ``csv_every_step``) or in a schedule is one
 line on stderr and exit status 1, without a traceback; in a multirun the job fails, the sweep
@@ -35,12 +34,12 @@ from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from hydra_optax_schedules.viewer import table as tables
-from hydra_optax_schedules.viewer import plots, sampling
-from hydra_optax_schedules.hydra_options import BUILDER_TARGET
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.values import MAX_STEPS
+from hydra_optax_schedules.hydra_options import BUILDER_TARGET
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
+from hydra_optax_schedules.values import MAX_STEPS
+from hydra_optax_schedules.viewer import plots, sampling
+from hydra_optax_schedules.viewer import table as tables
 from hydra_optax_schedules.viewer.summary import Summary, format_summary, summarize
 
 __all__ = [

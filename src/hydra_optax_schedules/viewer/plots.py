@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hydra_optax_schedules.viewer.table import LR_COLUMN, Table
 from hydra_optax_schedules.viewer.summary import Summary
+from hydra_optax_schedules.viewer.table import LR_COLUMN, Table
 
 if TYPE_CHECKING:  # matplotlib is the optional viz extra: imported when a picture is drawn
     from matplotlib.axes import Axes

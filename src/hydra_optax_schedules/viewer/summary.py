@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hydra_optax_schedules.viewer.table import Table
-from hydra_optax_schedules.viewer.sampling import Mean
 from hydra_optax_schedules.schedule import Schedule
+from hydra_optax_schedules.viewer.sampling import Mean
+from hydra_optax_schedules.viewer.table import Table
 
 __all__ = ["PhaseRow", "Summary", "format_summary", "summarize"]
 
