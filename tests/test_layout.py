@@ -64,8 +64,7 @@ def test_no_import_cycle():
         for target in sorted(edges[name]):
             if state.get(target) == 1:
                 cycle = [*stack[stack.index(target) :], target]
-                if not _allowed(cycle):
-                    raise AssertionError("import cycle: " + " -> ".join(cycle))
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
             elif target not in state:
                 visit(target, [*stack, target])
         state[name] = 2
@@ -73,13 +72,6 @@ def test_no_import_cycle():
     for name in sorted(known):
         if name not in state:
             visit(name, [name])
-
-
-def _allowed(cycle: list[str]) -> bool:
-    """0.2.0's option names in ``config`` are looked up lazily in ``hydra_options``
-    (pyproject.toml's ignore_imports says why); that edge closes no real cycle."""
-    pairs = set(zip(cycle, cycle[1:], strict=False))
-    return ("hydra_optax_schedules.config", "hydra_optax_schedules.hydra_options") in pairs
 
 
 def test_the_layer_contracts_hold():
