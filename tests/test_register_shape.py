@@ -472,3 +472,20 @@ def test_the_viewer_draws_it():
         curve.values, [reference(int(s)) for s in curve.steps], rtol=1e-12, atol=1e-15
     )
     assert summary.final == pytest.approx(0.1)
+
+
+def test_parameters_for_which_the_shape_is_not_finite_are_refused_when_built():
+    """0 ** -2 at the end of the decay: the config is refused, not the first step that hits it."""
+    register_cosine_pow()
+    with pytest.raises(
+        ScheduleConfigError, match=r"^shape_params is invalid: .* at step 10"
+    ) as error:
+        build_lr_scheduler(
+            SchedulerConfig(
+                name="cosine_pow", lr=1.0, decay_steps=10, shape_params={"exponent": -2}
+            )
+        )
+    assert error.value.field == "shape_params"
+    stage = StageConfig(shape="cosine_pow", end=0.0, shape_params={"exponent": -1.0})
+    with pytest.raises(ScheduleConfigError, match=r"stages\[0\]\.shape_params is invalid"):
+        build_lr_scheduler(SchedulerConfig(name="stages", lr=1.0, decay_steps=10, stages=[stage]))
