@@ -207,6 +207,7 @@ def test_pickle_to_dict_from_dict_and_load_schedule():
         "start": None,
         "end": 0.0,
         "power": 3.0,
+        "shape_params": None,
     }
     assert SchedulerConfig.from_dict(SchedulerConfig, data) == schedule.config
     assert SchedulerConfig.from_dict(SchedulerConfig, repr(schedule.config)) == schedule.config

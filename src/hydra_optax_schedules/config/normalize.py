@@ -41,7 +41,9 @@ class NormalizedConfig(SchedulerConfig):
         names = self.__dataclass_fields__
         return all(getattr(self, name) == getattr(other, name) for name in names)
 
-    __hash__ = None  # type: ignore[assignment]  # like SchedulerConfig's: shape_params is a dict
+    def __hash__(self) -> int:
+        # SchedulerConfig's: hashable unless shape_params holds a dict (a registered shape's).
+        return hash(self.as_config())
 
     @property
     def family(self) -> str:

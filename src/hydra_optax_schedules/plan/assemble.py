@@ -26,7 +26,7 @@ from hydra_optax_schedules.plan.cycles import cycle_pieces
 from hydra_optax_schedules.plan.lengths import end_value, warmup_cooldown
 from hydra_optax_schedules.plan.milestones import milestone_pieces
 from hydra_optax_schedules.plan.stages import stage_pieces
-from hydra_optax_schedules.shapes import HOST
+from hydra_optax_schedules.shapes import _BUILTIN, HOST
 
 __all__ = ["plan_pieces"]
 
@@ -133,8 +133,37 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
                 shape_arguments(shape),
             )
         )
+    _check_finite(phases, prefix)
     # Empty phases (a main phase of 0 steps) are left out, unless last: the value it holds.
     return tuple(p for i, p in enumerate(phases) if p.length != 0 or i == len(phases) - 1)
+
+
+def _check_finite(pieces: list[Piece], prefix: str) -> None:
+    """A registered shape may be undefined for parameters that are finite numbers (``0 **
+    -1``): each piece of a shape that is not built in must be finite where it starts and ends."""
+    for piece in pieces:
+        if piece.shape in _BUILTIN:
+            continue
+        for t in (0,) if piece.length is None else (0, piece.length):
+            try:
+                value = float(piece.value(HOST, t))
+            except (ArithmeticError, ValueError):  # 0.0 ** -1.0, math.log(0.0)
+                value = math.nan
+            if math.isfinite(value):
+                continue
+            if piece.kind in (PieceKind.WARMUP, PieceKind.REWARMUP):
+                field = "warmup_shape"
+            elif piece.kind is PieceKind.COOLDOWN:
+                field = "cooldown_shape"
+            else:
+                stage = f"stages[{piece.index}]." if piece.kind is PieceKind.STAGE else ""
+                field = stage + ("shape_params" if piece.params else "name")
+            raise ScheduleConfigError(
+                f"{prefix}{field} is invalid: the {piece.shape} shape with "
+                f"{dict(piece.params)} is {value} at step {piece.start + t} ({piece.name}); "
+                "expected parameters for which it is finite",
+                field=field,
+            )
 
 
 def _check_branch(config: NormalizedConfig, prefix: str, warmup: int, cooldown: int) -> None:
