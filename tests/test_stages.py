@@ -225,12 +225,14 @@ def test_pickle_to_dict_from_dict_and_load_schedule():
         - {}
     """
     assert load_schedule(text.replace("\n    ", "\n"), key="scheduler") == schedule
-    with pytest.raises(ScheduleConfigError, match=r"stages\[0\]._target_ is refused") as error:
+    with pytest.raises(
+        ScheduleConfigError, match=r"stages\[0\]._target_ is not a stage field"
+    ) as error:
         load_schedule({**case, "stages": [{"_target_": "os.system", "steps": 95}]})
     assert error.value.field == "stages[0]._target_"
     with pytest.raises(ScheduleConfigError, match=r"stages\[0\].steps is refused") as error:
         load_schedule({**case, "stages": [{"steps": {"_target_": "os.system"}}]})
-    with pytest.raises(ScheduleConfigError, match=r"stages\[1\].'typo' is not a field"):
+    with pytest.raises(ScheduleConfigError, match=r"stages\[1\].typo is not a stage field"):
         SchedulerConfig.from_dict(SchedulerConfig, {**case, "stages": [{}, {"typo": 1}]})
 
 

@@ -15,7 +15,7 @@ makes to add one (``docs/shapes.md``):
 shape           value at progress ``x`` in ``[0, 1]`` (local step ``t``)      parameters
 ==============  ============================================================  ===========
 constant        ``a``
-linear          ``a + (b - a) * x`` (measured from the lower end)
+linear          ``a + (b - a) * x``
 cosine          ``a + (b - a) * (1 - cos(pi * x)) / 2``
 sqrt            ``a + (b - a) * sqrt(x)``
 polynomial      ``b + (a - b) * (1 - x) ** power``                            ``power=2``
@@ -38,10 +38,12 @@ from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 __all__ = [
+    "BUILTIN_SHAPES",
     "HOST",
     "ROLES",
     "SHAPES",
     "Shape",
+    "position",
     "register_shape",
     "shapes_for",
     "zero_at_zero",
@@ -92,6 +94,10 @@ class Shape:
         roles: Where configs may use it (a subset of :data:`ROLES`).
         holds: It ends where it starts, whatever ``b`` is (``constant``): a stage of such a
             shape has no ``end`` of its own.
+        total: It is finite for any values ``a, b >= 0`` (``exponential`` is not: it needs
+            ``a, b > 0``). Evaluated over many pieces at once, a total shape reads the other
+            pieces' values as they are; another gets stand-ins, so its discarded values (and
+            their derivatives) stay finite.
     """
 
     name: str
@@ -100,23 +106,32 @@ class Shape:
     over: str
     roles: frozenset[str]
     holds: bool = False
+    total: bool = False
 
     def value(self, xp: Any, t: Any, c: Mapping[str, Any]) -> Any:
         """The value at local step ``t`` from a piece's coefficients ``c`` (``a``, ``b``,
         ``length`` and the params: numbers, or columns of many pieces' numbers)."""
-        params = {name: c[name] for name in self.params}
-        if self.over == "steps":
-            return self.formula(xp, t, c["a"], c["b"], **params)
-        # t / length can exceed 1 by an ulp (XLA divides by a constant as a multiplication by
-        # its reciprocal); clamping keeps every formula in its domain and its end value exact.
-        x = xp.minimum(t / c["length"], 1.0)
-        return self.formula(xp, x, c["a"], c["b"], **params)
+        return self.at(xp, position(xp, self.over, t, c["length"]), c)
+
+    def at(self, xp: Any, position: Any, c: Mapping[str, Any]) -> Any:
+        """The formula at ``position`` (the progress ``x``, or the local step over steps)."""
+        return self.formula(xp, position, c["a"], c["b"], **{name: c[name] for name in self.params})
+
+
+def position(xp: Any, over: str, t: Any, length: Any) -> Any:
+    """Where a formula reads local step ``t`` of a piece of ``length`` steps: the progress
+    ``x = t / length`` in ``[0, 1]``, or ``t`` itself for a shape over steps."""
+    if over == "steps":
+        return t
+    # t / length can exceed 1 by an ulp (XLA divides by a constant as a multiplication by
+    # its reciprocal); clamping keeps every formula in its domain and its end value exact.
+    return xp.minimum(t / length, 1.0)
 
 
 #: Every registered shape by name, built-in and the user's, in order of registration.
 SHAPES: dict[str, Shape] = {}
 #: The shapes this package registers (below): they cannot be replaced.
-_BUILTIN: set[str] = set()
+BUILTIN_SHAPES: set[str] = set()
 _listeners: list[Callable[[Shape], None]] = []
 
 
@@ -167,7 +182,7 @@ def register_shape(
     """
     if not (isinstance(name, str) and name.isidentifier()):
         raise ValueError(f"register_shape: name={name!r} is invalid: expected an identifier")
-    if name in RESERVED_NAMES or name in _BUILTIN:
+    if name in RESERVED_NAMES or name in BUILTIN_SHAPES:
         raise ValueError(f"register_shape: {name!r} is a built-in name; choose another")
     roles = frozenset(roles)
     if over not in OVER:
@@ -186,7 +201,7 @@ def register_shape(
         if not math.isfinite(default):
             raise ValueError(f"register_shape: {name}.{param}={default!r} is not finite")
     shape = Shape(name, formula, MappingProxyType(params), over, roles)
-    shape = dataclasses.replace(shape, holds=_check_formula(shape))
+    shape = dataclasses.replace(shape, holds=_check_formula(shape), total=_is_total(shape))
     SHAPES[name] = shape
     for listener in _listeners:
         listener(shape)
@@ -255,6 +270,23 @@ def _check_formula(shape: Shape) -> bool:
     return False
 
 
+def _is_total(shape: Shape) -> bool:
+    """Whether the formula is finite on the host for values ``a, b`` in ``{0, 0.5, 1, 2}``
+    along the whole piece, with its default parameters."""
+    defaults = {name: float(value) for name, value in shape.params.items()}
+    ends = (0.0, 0.5, 1.0, 2.0)
+    positions = (0.0, 0.5, 1.0) if shape.over == "progress" else (0.0, 1.0, 1e6)
+    for a in ends:
+        for b in ends:
+            c = {"a": a, "b": b, **defaults}
+            try:
+                if not all(math.isfinite(float(shape.at(HOST, p, c))) for p in positions):
+                    return False
+            except (ArithmeticError, ValueError):  # log(0), 0 ** -1
+                return False
+    return True
+
+
 def zero_at_zero(xp: Any, function: Callable[[Any], Any], base: Any) -> Any:
     """``function(base)`` for ``base >= 0`` and a ``function`` that is 0 at 0 (``sqrt``,
     ``y ** p``), with a finite derivative everywhere.
@@ -273,8 +305,8 @@ def _constant(xp: Any, x: Any, a: Any, b: Any) -> Any:
 
 
 def _linear(xp: Any, x: Any, a: Any, b: Any) -> Any:
-    # Measured from the lower end, so a line never goes below it (a decay to 0 stays >= 0).
-    return xp.minimum(a, b) + xp.abs(b - a) * xp.where(a <= b, x, 1 - x)
+    # A decay to 0 stays >= 0: a - a * x >= 0 for x <= 1, whatever the rounding.
+    return a + (b - a) * x
 
 
 def _cosine(xp: Any, x: Any, a: Any, b: Any) -> Any:
@@ -308,4 +340,4 @@ register_shape("polynomial", _polynomial, params={"power": 2.0}, roles=["family"
 register_shape(
     "inverse_sqrt", _inverse_sqrt, params={"timescale": 10000.0}, over="steps", roles=["family"]
 )
-_BUILTIN.update(SHAPES)
+BUILTIN_SHAPES.update(SHAPES)

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from hydra_optax_schedules.piece import Piece
-from hydra_optax_schedules.shapes import SHAPES
+from hydra_optax_schedules.shapes import OVER, SHAPES, position
 
 __all__ = ["indexed"]
 
@@ -33,10 +33,16 @@ def indexed(xp: Any, steps: Any, pieces: list[Piece], bound: Any, float_dtype: A
     # the first piece (negative) needs a clamp, and past the last, the caller holds its end.
     local = xp.maximum(steps - column(tuple(bound(p.start) for p in pieces), steps.dtype), 0)
     local = local.astype(float_dtype)
+    lengths, columns = _shape_columns(tuple(pieces))
+    positions = {over: position(xp, over, local, column(lengths, float_dtype)) for over in OVER}
+    gathered: dict[Any, Any] = {}  # a column that several shapes read is gathered once
     result = None
-    for shape, coefficients, own in _shape_columns(tuple(pieces)):
-        gathered = {name: column(values, float_dtype) for name, values in coefficients.items()}
-        value = SHAPES[shape].value(xp, local, gathered)
+    for shape, coefficients, own in columns:
+        for values in coefficients.values():
+            if values not in gathered:
+                gathered[values] = column(values, float_dtype)
+        read = {name: gathered[values] for name, values in coefficients.items()}
+        value = SHAPES[shape].at(xp, positions[SHAPES[shape].over], read)
         if result is not None:
             value = xp.where(column(own, bool), value, result)
         result = value
@@ -46,26 +52,34 @@ def indexed(xp: Any, steps: Any, pieces: list[Piece], bound: Any, float_dtype: A
 @functools.lru_cache(maxsize=64)
 def _shape_columns(
     pieces: tuple[Piece, ...],
-) -> tuple[tuple[str, dict[str, Any], Any], ...]:
-    """``(shape, coefficients, own)`` for each shape of ``pieces``, the last one's first: the
-    column of each coefficient the shape reads, and of whether a piece is the shape's own.
+) -> tuple[Any, tuple[tuple[str, dict[str, Any], Any], ...]]:
+    """``(lengths, columns)``: the column of the pieces' lengths, and ``(shape, coefficients,
+    own)`` for each shape of ``pieces``, the last one's first: the column of each value and
+    parameter the shape reads, and of whether a piece is the shape's own.
 
     A column holds one number per piece (XLA on CPU gathers single numbers many times faster
-    than rows), or, if they all hold the same number, that number: it is not gathered.
-    Pieces of another shape get the coefficients of one of this shape's pieces: a value
-    discarded in the end, but finite, and so is its derivative. Computed once per schedule.
+    than rows), or, if they all hold the same number, that number: it is not gathered. A
+    total shape (:attr:`Shape.total`) reads every piece's own ``a`` and ``b``, so shapes share
+    those columns; for another shape, and for parameters, pieces of other shapes get the
+    numbers of one of this shape's pieces: a value discarded in the end, but finite, and so
+    is its derivative. Computed once per schedule.
     """
     columns = []
     for shape in reversed(dict.fromkeys(p.shape for p in pieces)):
         stand_in = next(p for p in pieces if p.shape == shape).coefficients
+        shared = ("a", "b") if SHAPES[shape].total else ()
         coefficients = {
             name: _one_or_each(
-                [(p.coefficients if p.shape == shape else stand_in)[name] for p in pieces]
+                [
+                    (p.coefficients if p.shape == shape or name in shared else stand_in)[name]
+                    for p in pieces
+                ]
             )
-            for name in stand_in
+            for name in ("a", "b", *SHAPES[shape].params)
         }
         columns.append((shape, coefficients, _one_or_each([p.shape == shape for p in pieces])))
-    return tuple(columns)
+    lengths = _one_or_each([p.coefficients["length"] for p in pieces])
+    return lengths, tuple(columns)
 
 
 def _one_or_each(values: list[Any]) -> Any:

@@ -26,7 +26,7 @@ from hydra_optax_schedules.plan.cycles import cycle_pieces
 from hydra_optax_schedules.plan.lengths import end_value, warmup_cooldown
 from hydra_optax_schedules.plan.milestones import milestone_pieces
 from hydra_optax_schedules.plan.stages import stage_pieces
-from hydra_optax_schedules.shapes import _BUILTIN, HOST
+from hydra_optax_schedules.shapes import BUILTIN_SHAPES, HOST
 
 __all__ = ["plan_pieces"]
 
@@ -142,7 +142,7 @@ def _check_finite(pieces: list[Piece], prefix: str) -> None:
     """A registered shape may be undefined for parameters that are finite numbers (``0 **
     -1``): each piece of a shape that is not built in must be finite where it starts and ends."""
     for piece in pieces:
-        if piece.shape in _BUILTIN:
+        if piece.shape in BUILTIN_SHAPES:
             continue
         for t in (0,) if piece.length is None else (0, piece.length):
             try:
