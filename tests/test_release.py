@@ -20,7 +20,7 @@ from markdown_blocks import read_blocks
 from test_docs import commands, creates_a_venv
 from venvs import REPO, build_release
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.full
 
 
 @pytest.fixture(scope="module")
