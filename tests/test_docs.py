@@ -28,8 +28,8 @@ The only differences from what a user runs (``as_run_here``, ``pip_check.py``):
 The default lane runs the cheap blocks; a block that runs a sweep (``-m``) or more than
 ``MAX_CHEAP_COMMANDS`` commands is marked ``full``, for the full lane (CI) (``costly``).
 
-The blocks that create a venv (the README's first two commands) install from the index and run
-the whole fast suite: ``test_release.py`` runs them, in an unpacked sdist.
+The blocks that create a venv (the README's first two commands) install from the index:
+``test_release.py`` runs them, in an unpacked sdist, with the test command collecting only.
 """
 
 from __future__ import annotations
