@@ -24,8 +24,8 @@ from venvs import REPO, build_release
 # The full lane (CI): it builds the release and installs it from the index in a fresh venv.
 pytestmark = pytest.mark.full
 
-#: Files that the sdist holds beyond the tracked files of its ``include`` paths.
-SDIST_EXTRA = {"PKG-INFO", "pyproject.toml"}
+#: Files that hatch adds to the sdist beyond its ``include`` paths.
+SDIST_EXTRA = {"PKG-INFO", "pyproject.toml", ".gitignore"}
 #: Collect every test, whatever the lanes' marker expression in ``addopts``.
 COLLECT = ["--collect-only", "-q", "-m", ""]
 
