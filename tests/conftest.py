@@ -94,9 +94,20 @@ def user_app(tmp_path: Path) -> UserApp:
     return UserApp(tmp_path / "user_project")
 
 
-# Hypothesis profiles. "ci", the default, is reproducible (the same examples on every run, no
-# example database) and runs at least 500 examples per property; "thorough" explores many more:
+# Hypothesis profiles. "dev", the default (the default lane: ``pytest -n auto``), is
+# reproducible (the same examples on every run, no example database) and runs 50 examples per
+# property; "ci", the full lane's (``pytest -n auto -m "full or properties"
+# --hypothesis-profile=ci``, in .ci/run) and mutation testing's, the same with at least 500;
+# "thorough" explores many more:
 #     pytest tests/test_properties.py --hypothesis-profile=thorough
+settings.register_profile(
+    "dev",
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.register_profile(
     "ci",
     max_examples=500,
@@ -111,14 +122,13 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-# "quick" checks that the suite runs where it is installed from the sdist (test_release.py),
-# with 20 examples per property: the properties themselves are what "ci" explores.
-settings.register_profile(
-    "quick",
-    max_examples=20,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.load_profile("ci")
+settings.load_profile("dev")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every hypothesis test ``properties``: the full lane selects them to rerun them with
+    the ``ci`` profile's 500 examples (pyproject.toml's markers)."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.properties)

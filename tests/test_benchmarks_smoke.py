@@ -13,6 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# The full lane (CI): the smoke run times every section, about 20 s.
+pytestmark = pytest.mark.full
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 TARGETS = SCRIPT.with_name("targets.py")
 SECTIONS = ("startup", "host_eval", "jit_vectorized", "train_step", "sweep", "composed")

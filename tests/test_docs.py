@@ -25,8 +25,11 @@ The only differences from what a user runs (``as_run_here``, ``pip_check.py``):
 - an Optuna sweep (``hydra/sweeper=lr_search``) runs ``OPTUNA_TRIALS`` trials;
 - ``JAX_PLATFORMS=cpu``, and no ``HYDRA_*`` variable from the caller's environment.
 
-The blocks that create a venv (the README's first two commands) install from the index and run
-the whole fast suite: ``test_release.py`` runs them, in an unpacked sdist.
+The default lane runs the cheap blocks; a block that runs a sweep (``-m``) or more than
+``MAX_CHEAP_COMMANDS`` commands is marked ``full``, for the full lane (CI) (``costly``).
+
+The blocks that create a venv (the README's first two commands) install from the index:
+``test_release.py`` runs them, in an unpacked sdist, with the test command collecting only.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ TINY_RUN = "steps=100 progress=false data.size=256 model.hidden=16"
 OPTUNA_TRIALS = 2
 #: Blocks marked ``skip``: keep them few, each with its reason in the docs.
 MAX_SKIPPED = 6
+#: A bash block with more commands than this runs in the full lane only (``costly``).
+MAX_CHEAP_COMMANDS = 3
 
 PRELUDE = """\
 from pathlib import Path
@@ -94,14 +99,29 @@ def runs_here(block: Block) -> bool:
     )
 
 
-BLOCKS = [block for doc in DOCS for block in read_blocks(doc)]
-RUN_HERE = [block for block in BLOCKS if runs_here(block)]
-
-
 def commands(text: str) -> list[str]:
     """The commands of a bash block: continued lines joined, blank and comment lines dropped."""
     joined = re.sub(r"\\\n\s*", "", text)
     return [line for line in joined.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def costly(block: Block) -> bool:
+    """A block that runs a sweep (``-m``: launchers, Optuna, several jobs) or more than
+    ``MAX_CHEAP_COMMANDS`` commands: the full lane (CI) runs it, the default lane does not."""
+    if block.language != "bash" or block.output_of:
+        return block.language in OUTPUT and " -m " in f"{block.output_of} "
+    runs = commands(block.text)
+    return len(runs) > MAX_CHEAP_COMMANDS or any(
+        re.search(r"\s(-m|--multirun)(\s|$)", command) for command in runs
+    )
+
+
+BLOCKS = [block for doc in DOCS for block in read_blocks(doc)]
+RUN_HERE = [block for block in BLOCKS if runs_here(block)]
+RUN_HERE_PARAMS = [
+    pytest.param(block, id=block.id, marks=[pytest.mark.full] if costly(block) else [])
+    for block in RUN_HERE
+]
 
 
 def as_run_here(command: str) -> str:
@@ -229,7 +249,7 @@ def test_the_readme_starts_with_the_commands_that_create_the_venv():
     assert all(block.line < readme[0].line for block in fresh)
 
 
-@pytest.mark.parametrize("block", RUN_HERE, ids=[block.id for block in RUN_HERE])
+@pytest.mark.parametrize("block", RUN_HERE_PARAMS)
 def test_block_runs(project: Path, block: Block, tmp_path: Path):
     if block.excerpt_of:
         assert block.language == "yaml", f"{block.id}: only a yaml block can be an excerpt"

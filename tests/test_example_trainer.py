@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from reference import reference_lr
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,6 +91,7 @@ def test_training_lowers_the_loss_on_the_configured_schedule(tmp_path):
     assert "300/300" in proc.stderr  # tqdm's progress bar
 
 
+@pytest.mark.full  # the full lane (CI): several training runs
 def test_the_documented_sweep_compares_four_schedules_without_tqdm(tmp_path):
     hidden = tmp_path / "hidden" / "tqdm"
     hidden.mkdir(parents=True)
@@ -131,6 +133,7 @@ def test_train_returns_the_final_loss_for_a_sweeper(tmp_path):
     assert final_loss < read_metrics(tmp_path / "metrics.csv")["loss"][0]
 
 
+@pytest.mark.full  # the full lane (CI): several training runs
 def test_a_weight_decay_schedule_sets_each_updates_weight_decay(tmp_path):
     """Issue 13: ``+scheduler@wd_schedule=cosine`` schedules AdamW's weight decay."""
     run_trainer(
@@ -153,6 +156,7 @@ def test_a_weight_decay_schedule_sets_each_updates_weight_decay(tmp_path):
     assert_lr_is_the_schedule(metrics, name="cosine", lr=1e-2, decay_steps=200, warmup_steps=50)
 
 
+@pytest.mark.full  # the full lane (CI): several training runs
 def test_the_weight_decay_schedule_changes_training_only_through_the_weight_decay(tmp_path):
     """A schedule that holds the configured constant trains exactly as the constant does."""
     constant = tmp_path / "constant"

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from venvs import REPO, build_wheel, fresh_venv, pip_install
 
+# The full lane (CI): fresh virtualenvs, installed from the index.
+pytestmark = pytest.mark.full
+
 PROBE = """
 import sys
 import hydra_optax_schedules
@@ -34,7 +37,6 @@ def probe(python: Path, cwd: Path) -> list[str]:
     return proc.stdout.splitlines()
 
 
-@pytest.mark.slow
 def test_wheel_install_in_a_fresh_venv(tmp_path):
     wheel = build_wheel(tmp_path / "dist")
     python = fresh_venv(tmp_path / "venv")
@@ -44,7 +46,6 @@ def test_wheel_install_in_a_fresh_venv(tmp_path):
     assert values == "[1.0, 0.5, 0.0]"
 
 
-@pytest.mark.slow
 def test_editable_install_in_a_fresh_venv(tmp_path):
     python = fresh_venv(tmp_path / "venv")
     pip_install(python, "-e", str(REPO))

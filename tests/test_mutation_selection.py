@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# The full lane (CI): it reruns the mutation selection in a fresh interpreter.
+pytestmark = pytest.mark.full
+
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 ROOT = Path(__file__).resolve().parent.parent

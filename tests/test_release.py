@@ -1,14 +1,15 @@
 """The release: ``python -m build`` makes an sdist and a wheel that ``twine check`` accepts, both
-with the LICENSE, and the sdist, unpacked in a temp dir, runs the README's first two commands
-as written: a fresh ``.venv``, the package installed with its dependencies from the index, the
-viewer, and the fast tests (the one substitution: ``pytest -m "not slow"
---hypothesis-profile=quick``, since the slow tests include this one, and the property tests'
-search is the main suite's job: here they run 20 examples each).
+with the LICENSE; the sdist holds every tracked file of the paths it includes (and nothing
+else), and, unpacked in a temp dir, runs the README's first two commands as written (a fresh
+``.venv``, the package installed with its dependencies from the index, the viewer) with the one
+substitution that its test command only collects: the sdist's suite must be the repository's,
+test for test. The suite itself runs once, in the repository, not again in the sdist.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -20,12 +21,32 @@ from markdown_blocks import read_blocks
 from test_docs import commands, creates_a_venv
 from venvs import REPO, build_release
 
-pytestmark = pytest.mark.slow
+# The full lane (CI): it builds the release and installs it from the index in a fresh venv.
+pytestmark = pytest.mark.full
+
+#: Files that hatch adds to the sdist beyond its ``include`` paths.
+SDIST_EXTRA = {"PKG-INFO", "pyproject.toml", ".gitignore"}
+#: Collect every test, whatever the lanes' marker expression in ``addopts``.
+COLLECT = ["--collect-only", "-q", "-m", ""]
 
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return build_release(tmp_path_factory.mktemp("dist"))
+
+
+def unpack(sdist: Path, where: Path) -> Path:
+    with tarfile.open(sdist) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(where, filter="data")
+        else:
+            tar.extractall(where)
+    return where / sdist.name.removesuffix(".tar.gz")
+
+
+def collected(output: str) -> list[str]:
+    """The test ids that ``pytest --collect-only -q`` printed."""
+    return sorted(line for line in output.splitlines() if "::" in line)
 
 
 def test_twine_accepts_the_sdist_and_the_wheel(release):
@@ -54,29 +75,58 @@ def test_the_sdist_and_the_wheel_hold_the_mit_license(release):
         assert "License-Expression: MIT" in archive.read(f"{dist_info}/METADATA").decode()
 
 
-def test_the_unpacked_sdist_runs_the_readme_commands(release, tmp_path):
+def test_the_sdist_holds_every_tracked_file_of_its_include_paths(release):
+    """``[tool.hatch.build.targets.sdist] include`` against ``git ls-files`` of the same paths:
+    a file that git tracks but the sdist drops (or an untracked one it ships) fails here."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"
+    ]["sdist"]["include"]
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--", *(f":(glob){path}" for path in include)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    # A directory pattern ("src") matches its files, as in hatch's include.
+    tracked += subprocess.run(
+        ["git", "ls-files", "-z", "--", *(f":(glob){path}/**" for path in include)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     sdist, _ = release
+    root = sdist.name.removesuffix(".tar.gz")
     with tarfile.open(sdist) as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(tmp_path, filter="data")
-        else:
-            tar.extractall(tmp_path)
-    root = tmp_path / sdist.name.removesuffix(".tar.gz")
+        shipped = {m.name.removeprefix(f"{root}/") for m in tar.getmembers() if m.isfile()}
+    expected = {path for path in tracked if path and (REPO / path).is_file()} | SDIST_EXTRA
+    assert sorted(expected - shipped) == [], "tracked but not in the sdist"
+    assert sorted(shipped - expected) == [], "in the sdist but not tracked"
+
+
+def test_the_unpacked_sdist_installs_and_collects_the_repositorys_tests(release, tmp_path):
+    sdist, _ = release
+    root = unpack(sdist, tmp_path)
     fresh = [block for block in read_blocks(root / "README.md") if creates_a_venv(block)]
     assert len(fresh) == 2
-    # Not CI's Slurm cluster (CI, SLURM_CONF): the main suite runs the Slurm tests, once; here
-    # they skip, as on a laptop without Slurm.
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("HYDRA_", "VIRTUAL_ENV", "SLURM_")) and k != "CI"
     }
     env["JAX_PLATFORMS"] = "cpu"
+    test_commands = 0
     for block in fresh:
         for command in commands(block.text):
-            command = command.replace(
-                ".venv/bin/pytest", '.venv/bin/pytest -m "not slow" --hypothesis-profile=quick'
-            )
+            if ".venv/bin/pytest" in command:  # the one substitution: collect, as COLLECT
+                test_commands += 1
+                command = re.sub(
+                    r"\.venv/bin/pytest[^&;|]*", ".venv/bin/pytest --collect-only -q -m ''", command
+                )
             proc = subprocess.run(
                 ["bash", "-c", command],
                 cwd=root,
@@ -88,5 +138,19 @@ def test_the_unpacked_sdist_runs_the_readme_commands(release, tmp_path):
             assert proc.returncode == 0, (
                 f"{block.id} failed: {command}\n{proc.stdout[-5000:]}\n{proc.stderr[-3000:]}"
             )
+    assert test_commands == 1
     assert (root / ".venv" / "bin" / "lrview").exists()
-    assert " passed" in proc.stdout and " failed" not in proc.stdout
+    in_sdist = collected(proc.stdout)
+
+    here = subprocess.run(
+        [sys.executable, "-m", "pytest", *COLLECT],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert here.returncode == 0, here.stdout[-3000:] + here.stderr[-3000:]
+    in_repo = collected(here.stdout)
+    assert len(in_repo) > 1000
+    assert in_sdist == in_repo

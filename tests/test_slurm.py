@@ -33,6 +33,9 @@ from sweeps import (
     run_sweep,
 )
 
+# The full lane (CI): Slurm jobs, on CI's single-node cluster.
+pytestmark = pytest.mark.full
+
 CLUSTER_CONF = "/tmp/hydra-optax-slurm/slurm.conf"  # where .ci/slurm-cluster.sh writes it
 SLURM_TIMEOUT = 120  # seconds for Slurm to answer, run a job, or account for it
 UNFINISHED = {"PENDING", "RUNNING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED"}

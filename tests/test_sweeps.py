@@ -40,6 +40,9 @@ from sweeps import (
 from hydra_optax_schedules import ScheduleConfigError, SchedulerConfig, build_lr_scheduler
 from hydra_optax_schedules.config import SCHEDULE_NAMES
 
+# The full lane (CI): every sweep here starts launchers and worker processes.
+pytestmark = pytest.mark.full
+
 JOBLIB = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
 SUBMITIT_LOCAL = (
     "hydra/launcher=submitit_local",

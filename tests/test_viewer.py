@@ -212,9 +212,14 @@ LAUNCHERS = {
     "basic": [],
     "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
 }
+#: The launchers as test parameters: joblib's worker processes in the full lane (CI) only.
+LAUNCHER_PARAMS = [
+    pytest.param(overrides, id=name, marks=[pytest.mark.full] if overrides else [])
+    for name, overrides in LAUNCHERS.items()
+]
 
 
-@pytest.mark.parametrize("launcher", LAUNCHERS.values(), ids=LAUNCHERS.keys())
+@pytest.mark.parametrize("launcher", LAUNCHER_PARAMS)
 def test_a_multirun_draws_every_job_in_one_comparison(tmp_path, launcher):
     if launcher:
         pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
@@ -404,7 +409,7 @@ def test_every_step_of_a_huge_run_is_refused_in_one_line(tmp_path):
     assert_one_line_error(proc, "csv_every_step=true", f"steps={10**7}")
 
 
-@pytest.mark.parametrize("launcher", LAUNCHERS.values(), ids=LAUNCHERS.keys())
+@pytest.mark.parametrize("launcher", LAUNCHER_PARAMS)
 def test_a_sweep_with_a_failing_job_compares_the_others_and_fails(tmp_path, launcher):
     """Hydra skips on_multirun_end after a failed job; the comparison is drawn anyway."""
     if launcher:
@@ -550,7 +555,7 @@ def test_a_sweep_of_two_schedules_compares_both(tmp_path):
     assert f"wrote comparison.png (2 runs) in {sweep}" in proc.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.full  # the full lane (CI): a fresh virtualenv
 def test_the_viewer_runs_from_an_installed_wheel(tmp_path):
     from venvs import build_wheel, fresh_venv, pip_install
 
