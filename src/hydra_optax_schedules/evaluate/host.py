@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 
 from hydra_optax_schedules.piece import Piece
-from hydra_optax_schedules.shapes import HOST
 
 __all__ = ["value_at"]
 
@@ -24,4 +23,4 @@ def value_at(pieces: tuple[Piece, ...], starts: tuple[int, ...], step: float) ->
     if last.end is not None and step >= last.end:
         return float(last.end_value)
     piece = pieces[max(bisect.bisect_right(starts, step) - 1, 0)]
-    return float(piece.value(HOST, step - piece.start))
+    return float(piece.at_host(step - piece.start))
