@@ -1,0 +1,76 @@
+"""What 0.2.0 saved still loads, and gives the schedule it gave then.
+
+``data/v0_2_0.json`` was written by hydra-optax-schedules 0.2.0 (commit c983527): pickles of
+schedules, configs (with stages), a Hydra option and an error, each config's ``to_dict()``,
+and the schedules' values at a few steps. The layout changed since (the config is a package,
+the options live in ``hydra_options``); the names those pickles hold must still resolve.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import pickle
+from pathlib import Path
+
+import pytest
+
+from hydra_optax_schedules import (
+    Schedule,
+    ScheduleConfigError,
+    SchedulerConfig,
+    SchedulerOption,
+    build_lr_scheduler,
+    load_schedule,
+)
+
+SAVED = json.loads((Path(__file__).parent / "data" / "v0_2_0.json").read_text())
+STEPS = (0, 10, 25, 49, 50, 100, 299, 333, 700, 999, 1000, 5000)
+CASES = ("cosine", "stages", "inverse_sqrt")
+
+
+def unpickle(text: str) -> object:
+    return pickle.loads(base64.b64decode(text))
+
+
+def assert_values(schedule: Schedule, expected: list[float]) -> None:
+    for step, value in zip(STEPS, expected, strict=True):
+        assert math.isclose(schedule(step), value, rel_tol=1e-12, abs_tol=1e-18), step
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_pickled_schedule_of_0_2_0_loads_with_its_values(case):
+    schedule = unpickle(SAVED[case]["schedule_pickle"])
+    assert isinstance(schedule, Schedule)
+    assert_values(schedule, SAVED[case]["values"])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_pickled_config_of_0_2_0_builds_the_same_schedule(case):
+    config = unpickle(SAVED[case]["config_pickle"])
+    assert isinstance(config, SchedulerConfig)
+    assert config.shape_params is None  # a field 0.2.0 did not have: its default
+    assert_values(build_lr_scheduler(config), SAVED[case]["values"])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_to_dict_of_0_2_0_loads_on_every_path(case):
+    data = SAVED[case]["to_dict"]
+    expected = SAVED[case]["values"]
+    assert_values(build_lr_scheduler(data), expected)
+    assert_values(load_schedule(data), expected)
+    assert_values(build_lr_scheduler(SchedulerConfig.from_dict(SchedulerConfig, data)), expected)
+
+
+def test_a_pickled_hydra_option_of_0_2_0_loads():
+    option = unpickle(SAVED["option_pickle"])
+    assert isinstance(option, SchedulerOption)
+    assert type(option).__name__ == "CosineOption"
+    assert build_lr_scheduler(option)(100) == 0.0
+
+
+def test_a_pickled_error_of_0_2_0_keeps_its_field():
+    error = unpickle(SAVED["error_pickle"])
+    assert isinstance(error, ScheduleConfigError)
+    assert (str(error), error.field) == ("x is bad", "x")
