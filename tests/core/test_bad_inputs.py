@@ -16,49 +16,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 from hydra_optax_schedules import (
     ScheduleConfigError,
     SchedulerConfig,
-    build_lr_scheduler,
     build_schedule,
 )
 
+from support.entry_paths import PATHS
 from support.user_app import USER_CONFIG, UserApp
 
 NAN, INF = math.nan, math.inf
 BASE = {"lr": 1e-3, "name": "cosine", "decay_steps": 100}
 REMOVED = object()  # marks a field left out of the config
-
-
-def through_config(fields):
-    return build_lr_scheduler(SchedulerConfig(**fields))
-
-
-def through_mapping(fields):
-    return build_lr_scheduler(dict(fields))
-
-
-def through_dictconfig(fields):
-    return build_lr_scheduler(OmegaConf.create({"scheduler": fields}).scheduler)
-
-
-def through_build_schedule(fields):
-    return build_schedule(**fields)
-
-
-def through_from_dict(fields):
-    return build_lr_scheduler(SchedulerConfig.from_dict(SchedulerConfig, fields))
-
-
-ENTRY_POINTS = {
-    "SchedulerConfig": through_config,
-    "mapping": through_mapping,
-    "DictConfig": through_dictconfig,
-    "build_schedule": through_build_schedule,
-    "from_dict": through_from_dict,
-}
 
 
 @dataclass
@@ -210,9 +180,9 @@ def names_field(message, name, full_key=False):
 )
 def test_python_bad_input_fails_naming_the_field(case):
     with pytest.raises(ScheduleConfigError) as error:
-        ENTRY_POINTS[case.entry](case.fields)
+        PATHS[case.entry].build(case.fields)
     message = str(error.value)
-    assert names_field(message, case.field, full_key=case.entry == "DictConfig"), message
+    assert names_field(message, case.field, full_key=PATHS[case.entry].full_key), message
     if error.value.field is not None:  # from_dict's "lr missing" says so in words only
         assert error.value.field == case.field, message
 

@@ -11,27 +11,23 @@ and a family's own defaults (``wsd``'s 1-sqrt cooldown) apply however the config
 from __future__ import annotations
 
 import dataclasses
-import json
 import warnings
 
 import hypothesis.strategies as st
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import yaml
 from hydra.utils import instantiate
 from hypothesis import given
-from omegaconf import OmegaConf
 
 from hydra_optax_schedules import (
     ScheduleConfigError,
     SchedulerConfig,
     build_lr_scheduler,
-    build_schedule,
-    load_schedule,
 )
 from hydra_optax_schedules.hydra_options import option_node
 
+from support.entry_paths import PATHS, with_runtime_length
 from support.generators import configs
 from support.reference import FAMILIES, reference_lr
 from support.tolerance import host_tolerance
@@ -71,49 +67,23 @@ def quiet(build, *args, **kwargs):
         return build(*args, **kwargs)
 
 
-def hydra_option(fields):
-    """The option Hydra composes for ``scheduler=<name>`` with ``scheduler.<field>=...``."""
-    node = option_node(fields.get("name", "constant"))
-    for field, value in fields.items():
-        if field not in node:  # a field of another family: Hydra needs +scheduler.<field>
-            OmegaConf.set_struct(node, False)
-        node[field] = value
-    return node
-
-
 def every_path(fields):
-    """The schedule each path builds from ``fields``, by path."""
-    full = {**DEFAULTS, **fields}
-    runs = {
-        "dataclass": lambda: build_lr_scheduler(SchedulerConfig(**fields)),
-        "mapping": lambda: build_lr_scheduler(dict(fields)),
-        "build_schedule": lambda: build_schedule(**fields),
-        "hydra option": lambda: instantiate(hydra_option(fields)),
-        "hydra DictConfig": lambda: build_lr_scheduler(hydra_option(fields)),
-        "load_schedule": lambda: load_schedule(dict(fields)),
-        "load_schedule yaml": lambda: load_schedule(yaml.safe_dump(fields)),
-        "from_dict": lambda: build_lr_scheduler(
-            SchedulerConfig.from_dict(SchedulerConfig, json.loads(json.dumps(full)))
-        ),
-    }
+    """The schedule each path builds from ``fields``, by path (``support/entry_paths.py``)."""
+    runs = {name: path.build for name, path in PATHS.items()}
     D = fields.get("decay_steps")
     if D:  # the run length given at runtime, as a training loop counts it
-        later = {k: v for k, v in fields.items() if k != "decay_steps"}
-        runs["instantiate(decay_steps=np.int64)"] = lambda: instantiate(
-            hydra_option(later), decay_steps=np.int64(D)
-        )
+        for name, run in with_runtime_length(fields, np.int64).items():
+            runs[f"{name} np.int64"] = run
         if D < 2**31:
-            runs["instantiate(decay_steps=jnp.int32)"] = lambda: instantiate(
-                hydra_option(later), decay_steps=jnp.int32(D)
-            )
-        runs["load_schedule(decay_steps=...)"] = lambda: load_schedule(later, decay_steps=D)
-    return {path: quiet(run) for path, run in runs.items()}
+            for name, run in with_runtime_length(fields, jnp.int32).items():
+                runs[f"{name} jnp.int32"] = run
+    return {path: quiet(run, fields) for path, run in runs.items()}
 
 
 @given(partial_configs())
 def test_every_path_builds_the_same_schedule(fields):
     schedules = every_path(fields)
-    first = schedules["dataclass"]
+    first = schedules["SchedulerConfig"]
     want = [reference_lr(step, **fields) for step in PROBES]
     got = [first(step) for step in PROBES]
     np.testing.assert_allclose(got, want, **host_tolerance({**DEFAULTS, **fields}, PROBES))

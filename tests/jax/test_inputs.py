@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hydra.utils import instantiate
 from hypothesis import given
 
 from hydra_optax_schedules import (
@@ -27,7 +26,8 @@ from hydra_optax_schedules import (
     build_lr_scheduler,
     load_schedule,
 )
-from hydra_optax_schedules.hydra_options import option_node
+
+from support.entry_paths import PATHS, RUNTIME_PATHS
 
 PLAIN = {"lr": 1e-3, "name": "cosine", "decay_steps": 90, "warmup_fraction": 0.35}
 NUMPY_AND_JAX = [
@@ -55,15 +55,17 @@ def test_numpy_and_jax_scalars_are_numbers_on_every_path(kind, numbers):
     plain = build_lr_scheduler(SchedulerConfig(**PLAIN))
     fields = {**PLAIN, **numbers}
     built = {
-        "dataclass": build_lr_scheduler(SchedulerConfig(**fields)),
-        "mapping": build_lr_scheduler(fields),
-        "load_schedule": load_schedule(fields),
-        "from_dict": build_lr_scheduler(SchedulerConfig.from_dict(SchedulerConfig, fields)),
+        name: path.build(fields)
+        for name, path in PATHS.items()
+        # JSON, YAML and OmegaConf hold plain data only: the runtime paths below pass them
+        if not path.plain_data
     }
-    node = option_node("cosine")
-    node.lr, node.warmup_fraction = 1e-3, 0.35
-    built["instantiate"] = instantiate(node, decay_steps=numbers["decay_steps"])
-    built["instantiate lr"] = instantiate(node, lr=numbers["lr"], decay_steps=90)
+    plain_node = {k: v for k, v in PLAIN.items() if k != "decay_steps"}
+    for name, build in RUNTIME_PATHS.items():
+        built[name] = build(plain_node, decay_steps=numbers["decay_steps"])
+    built["instantiate lr"] = RUNTIME_PATHS["instantiate"](
+        plain_node, lr=numbers["lr"], decay_steps=90
+    )
     for path, schedule in built.items():
         assert schedule.config == plain.config, path
         assert type(schedule.config.decay_steps) is int, path
