@@ -100,6 +100,7 @@ def test_a_new_configstore_option_targets_the_users_own_function(store_app):
     assert_values(store_app.result(), [0.001 / 2 ** (s // 40) for s in range(120)])
 
 
+@pytest.mark.full  # the full lane (CI): two more app runs
 def test_our_other_options_stay_typed_beside_the_users(store_app):
     store_app.run("scheduler=cosine_decay", "scheduler.end_lr=1e-4")
     expected = [
@@ -112,6 +113,7 @@ def test_our_other_options_stay_typed_beside_the_users(store_app):
         assert f"Key '{bad.split('.')[1].split('=')[0]}' not in 'CosineOption'" in proc.stderr
 
 
+@pytest.mark.full  # the full lane (CI): two more app runs
 def test_help_lists_our_options_and_the_users_once_each(store_app):
     proc = store_app.run("--help")
     options = ", ".join(sorted([*OUR_OPTIONS, "halving"]))

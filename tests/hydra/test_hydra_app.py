@@ -61,6 +61,7 @@ def test_runtime_decay_steps_and_partial(user_app):
     )
 
 
+@pytest.mark.full  # the full lane (CI): a multirun over every option
 def test_multirun_over_every_option(user_app):
     names = ["constant", "cosine", "linear", "exponential", "cosine_decay", "exponential_decay"]
     user_app.run(

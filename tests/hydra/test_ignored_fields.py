@@ -161,6 +161,7 @@ def test_the_command_line_warns_and_runs(user_app, overrides, field):
     assert user_app.result()["values"]
 
 
+@pytest.mark.full  # the full lane (CI): a multirun
 def test_a_sweep_across_families_sharing_a_field_runs_and_warns_once_per_job(user_app):
     proc = user_app.run(
         "-m", "scheduler=constant,cosine,linear,exponential", "scheduler.end_lr_factor=0.1"

@@ -117,10 +117,16 @@ def costly(block: Block) -> bool:
     )
 
 
+def full_lane(block: Block) -> bool:
+    """The README's cheap blocks run in the default lane; a costly block, or one of
+    ``docs/*.md`` (each a minute's worth of Hydra apps in subprocesses), in the full lane."""
+    return costly(block) or not block.id.startswith("README.md:")
+
+
 BLOCKS = [block for doc in DOCS for block in read_blocks(doc)]
 RUN_HERE = [block for block in BLOCKS if runs_here(block)]
 RUN_HERE_PARAMS = [
-    pytest.param(block, id=block.id, marks=[pytest.mark.full] if costly(block) else [])
+    pytest.param(block, id=block.id, marks=[pytest.mark.full] if full_lane(block) else [])
     for block in RUN_HERE
 ]
 

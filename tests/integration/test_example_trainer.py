@@ -174,6 +174,7 @@ def test_the_weight_decay_schedule_changes_training_only_through_the_weight_deca
         np.testing.assert_array_equal(got[column], expected[column])
 
 
+@pytest.mark.full  # the full lane (CI): another training run
 def test_jax_looking_for_a_tpu_does_not_clutter_the_log(tmp_path):
     """Without JAX_PLATFORMS, JAX probes for a TPU and logs its failure at INFO: kept quiet."""
     proc = run_trainer(tmp_path, "steps=100", "progress=false", jax_platforms=None)

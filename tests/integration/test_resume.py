@@ -30,6 +30,9 @@ from omegaconf import OmegaConf
 from support.reference import reference_lr
 from support.tolerance import float32_tolerance
 
+# The full lane (CI): five training runs and a fresh process (about 15 s on each worker).
+pytestmark = pytest.mark.full
+
 RESUMED_STEPS = 240
 
 RESUME = """

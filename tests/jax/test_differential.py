@@ -18,6 +18,7 @@ import hypothesis.strategies as st
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from support.generators import build, configs, reference
@@ -44,6 +45,7 @@ def probe_steps(case, rng):
     return [min(max(s, -1), INT32_MAX) for s in corners + anywhere + [INT32_MAX]]
 
 
+@pytest.mark.full  # the full lane (CI): the differential search (test_semantics stays)
 @settings(max_examples=BATCHES, suppress_health_check=list(HealthCheck))
 @given(st.lists(configs(), min_size=BATCH, max_size=BATCH), st.integers(0, 2**32 - 1))
 def test_host_numpy_and_jit_equal_the_exact_reference(cases, seed):

@@ -44,6 +44,7 @@ def test_examples_have_finite_slopes_and_zero_on_flat_parts(config, step, slope)
             assert value == slope
 
 
+@pytest.mark.full  # the full lane (CI): 100 gradient programs, 15 s; the examples above stay
 @settings(max_examples=100)  # each example compiles its own gradient
 @given(configs(), st.lists(st.floats(-10.0, 2e9), min_size=1, max_size=8))
 def test_the_slope_is_finite_at_every_step_of_every_config(case, steps):

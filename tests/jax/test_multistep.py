@@ -75,6 +75,7 @@ def test_equals_optax_piecewise_constant_schedule():
     np.testing.assert_allclose(jax.jit(ours)(steps), jax.jit(theirs)(steps), rtol=1e-6)
 
 
+@pytest.mark.full  # the full lane (CI): a Hydra app in a subprocess
 def test_a_users_hydra_app_overrides_the_milestones_list(user_app):
     user_app.run(
         "scheduler=multistep",

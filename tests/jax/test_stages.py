@@ -155,6 +155,7 @@ probe_steps: 120
 """
 
 
+@pytest.mark.full  # the full lane (CI): a Hydra app in a subprocess
 def test_a_users_hydra_app_takes_stages_from_its_config_and_the_command_line(user_app):
     user_app.write("conf/config.yaml", STAGES_CONFIG)
     base = {"name": "stages", "lr": 1e-3, "decay_steps": 100, "warmup_steps": 10}

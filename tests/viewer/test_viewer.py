@@ -220,6 +220,7 @@ LAUNCHER_PARAMS = [
 ]
 
 
+@pytest.mark.full  # the full lane (CI): a multirun (test_comparison stays)
 @pytest.mark.parametrize("launcher", LAUNCHER_PARAMS)
 def test_a_multirun_draws_every_job_in_one_comparison(tmp_path, launcher):
     if launcher:
@@ -243,6 +244,7 @@ def test_a_multirun_draws_every_job_in_one_comparison(tmp_path, launcher):
     assert not (tmp_path / "multirun").exists()
 
 
+@pytest.mark.full  # the full lane (CI): a multirun
 def test_the_modern_shapes_draw_together(tmp_path):
     """Issue 4: ``-m scheduler=cosine,wsd,inverse_sqrt`` draws the three in one comparison."""
     common = ["steps=300", "scheduler.warmup_steps=30"]
@@ -410,6 +412,7 @@ def test_every_step_of_a_huge_run_is_refused_in_one_line(tmp_path):
     assert_one_line_error(proc, "csv_every_step=true", f"steps={10**7}")
 
 
+@pytest.mark.full  # the full lane (CI): a multirun
 @pytest.mark.parametrize("launcher", LAUNCHER_PARAMS)
 def test_a_sweep_with_a_failing_job_compares_the_others_and_fails(tmp_path, launcher):
     """Hydra skips on_multirun_end after a failed job; the comparison is drawn anyway."""
@@ -547,6 +550,7 @@ def test_the_plots_draw_values_up_to_the_largest_float(tmp_path):
     assert_is_png(tmp_path / "all.png")
 
 
+@pytest.mark.full  # the full lane (CI): a multirun
 def test_a_sweep_of_two_schedules_compares_both(tmp_path):
     overrides = ["+scheduler@wd_schedule=linear", "wd_schedule.lr=0.05", "steps=100,200"]
     proc = run_viewer(tmp_path, "-m", *overrides)
