@@ -49,7 +49,17 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "case", "phases"), CASES, ids=lambda x: None)
+# The first case in the default lane (the phase table's test below runs every composed
+# family there), every case in the full lane: an lrview process each.
+@pytest.mark.parametrize(
+    ("overrides", "case", "phases"),
+    [
+        pytest.param(
+            *case, id=f"overrides{n}-case{n}-phases{n}", marks=[] if n == 0 else [pytest.mark.full]
+        )
+        for n, case in enumerate(CASES)
+    ],
+)
 def test_the_viewer_shows_each_piece_and_writes_the_specs_values(tmp_path, overrides, case, phases):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
     env["JAX_PLATFORMS"] = "cpu"

@@ -167,7 +167,14 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+# The first case in the default lane, every case in the full lane (an lrview process each).
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, id=name, marks=[] if n == 0 else [pytest.mark.full])
+        for n, (name, case) in enumerate(CASES.items())
+    ],
+)
 def test_a_run_writes_the_reference_curve_and_prints_its_summary(tmp_path, case):
     proc = run_viewer(tmp_path, *case["overrides"])
     steps, config = case["steps"], case["config"]
@@ -302,10 +309,15 @@ def test_without_the_plotting_extra_a_multirun_gives_the_hint_once(tmp_path):
     assert not list(sweep.rglob("*.png"))
 
 
-LONG_RUNS = [10**8, 10**12, 2**63 - 1]
-
-
-@pytest.mark.parametrize("steps", LONG_RUNS, ids=["1e8", "1e12", "2**63-1"])
+# 2**63 - 1 in the default lane, every length in the full lane (an lrview process each).
+@pytest.mark.parametrize(
+    "steps",
+    [
+        pytest.param(10**8, id="1e8", marks=pytest.mark.full),
+        pytest.param(10**12, id="1e12", marks=pytest.mark.full),
+        pytest.param(2**63 - 1, id="2**63-1"),
+    ],
+)
 def test_a_long_run_is_sampled_with_every_boundary_and_an_exact_peak_and_final(tmp_path, steps):
     """Issue 10 item 7: any run length previews from a few thousand steps, boundaries kept."""
     warmup, cooldown = 1000, steps // 5
