@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A single-node Slurm cluster on 127.0.0.1, for the Slurm tests (tests/test_slurm.py). Run as root:
+# A single-node Slurm cluster on 127.0.0.1, for the Slurm tests (tests/integration/test_slurm.py). Run as root:
 #
 #   sudo .ci/slurm-cluster.sh up     # install what is missing, start it, run a test job
 #   export SLURM_CONF=/tmp/hydra-optax-slurm/slurm.conf    # how sinfo, sbatch, sacct find it

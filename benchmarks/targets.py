@@ -4,7 +4,7 @@ Each target is one verdict line: what it asks, as printed, and the conditions on
 figures that it needs, all of them. A condition compares a figure with a number, or with a
 multiple of another figure plus a constant. ``BENCHMARKS.md`` states every target in its
 "Targets" table, one row per target, which ``python benchmarks/targets.py`` prints and
-``tests/test_benchmark_targets.py`` checks against this module, row for row.
+``tests/integration/test_benchmark_targets.py`` checks against this module, row for row.
 
 This module imports nothing but the standard library: the test reads it without JAX.
 """

@@ -1,0 +1,159 @@
+"""Every way a config reaches the builder, once: the registry the tests of "the same on every
+path" share (``tests/core/test_bad_inputs.py``, ``tests/core/test_entry_points.py``,
+``tests/hydra/test_config_paths.py``, ``tests/jax/test_inputs.py``).
+
+``PATHS`` maps a path's name to an ``EntryPath``, whose ``build(fields)`` gives the
+``Schedule`` that path builds from a mapping of fields (or raises what it raises):
+
+- ``SchedulerConfig``: ``build_lr_scheduler(SchedulerConfig(**fields))``
+- ``mapping``: ``build_lr_scheduler(dict(fields))``
+- ``DictConfig``: ``build_lr_scheduler`` of a ``scheduler`` node of a ``DictConfig``
+  (its fields named by their full key, ``scheduler.lr``); ``DictConfig(root)``: a
+  ``DictConfig`` that is the whole config, as ``OmegaConf.load`` gives a file
+- ``build_schedule``: ``build_schedule(**fields)``
+- ``from_dict``: ``SchedulerConfig.from_dict`` of the mapping as given, strict (unknown keys
+  are errors)
+- ``from_dict(json)``: the whole config (the fields over the defaults) through JSON and back,
+  as a saved config returns
+- ``load_schedule``, ``load_schedule(yaml)``: ``load_schedule`` of the mapping, of YAML text
+- ``hydra option``: the option Hydra composes for ``scheduler=<name>``, ``instantiate``-d
+- ``hydra option DictConfig``: the same node, given to ``build_lr_scheduler``
+
+``RUNTIME_PATHS`` are the paths that take fields when the schedule is built, as a training
+loop passes the run length it counts: ``build(fields, **runtime)``. ``with_runtime_length``
+makes them ``fields -> Schedule`` with ``decay_steps`` given at runtime.
+
+This module imports no JAX (the mutation selection imports it; ``docs/mutation.md``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from hydra_optax_schedules import (
+    Schedule,
+    SchedulerConfig,
+    build_lr_scheduler,
+    build_schedule,
+    load_schedule,
+)
+from hydra_optax_schedules.hydra_options import option_node
+
+Fields = Mapping[str, Any]
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
+
+
+@dataclass(frozen=True)
+class EntryPath:
+    name: str
+    build: Callable[[Fields], Schedule]
+    # Goes through hydra.utils.instantiate, which wraps the builder's error in its own.
+    hydra: bool = False
+    # Names a field by its full key (scheduler.lr), as a DictConfig node knows it.
+    full_key: bool = False
+    # Holds plain data only (JSON, YAML, OmegaConf): no NumPy or JAX scalar gets through.
+    plain_data: bool = False
+    # Fills the fields left out with the defaults before the builder sees them.
+    fills_defaults: bool = False
+
+
+def hydra_option(fields: Fields) -> DictConfig:
+    """The option Hydra composes for ``scheduler=<name>`` with ``scheduler.<field>=...``."""
+    node = option_node(fields.get("name", "constant"))
+    for field, value in fields.items():
+        if field not in node:  # a field of another family: Hydra needs +scheduler.<field>
+            OmegaConf.set_struct(node, False)
+        node[field] = value
+    return node
+
+
+def scheduler_node(fields: Fields) -> DictConfig:
+    """``fields`` as the ``scheduler`` node of an app's ``DictConfig``."""
+    node: DictConfig = OmegaConf.create({"scheduler": dict(fields)}).scheduler
+    return node
+
+
+def saved(fields: Fields) -> Any:
+    """The whole config, the fields over the defaults, through JSON and back."""
+    return json.loads(json.dumps({**DEFAULTS, **fields}))
+
+
+def _paths(*paths: EntryPath) -> dict[str, EntryPath]:
+    return {path.name: path for path in paths}
+
+
+PATHS = _paths(
+    EntryPath("SchedulerConfig", lambda f: build_lr_scheduler(SchedulerConfig(**f))),
+    EntryPath("mapping", lambda f: build_lr_scheduler(dict(f))),
+    EntryPath(
+        "DictConfig",
+        lambda f: build_lr_scheduler(scheduler_node(f)),
+        full_key=True,
+        plain_data=True,
+    ),
+    EntryPath(
+        "DictConfig(root)",
+        lambda f: build_lr_scheduler(OmegaConf.create(dict(f))),
+        plain_data=True,
+    ),
+    EntryPath("build_schedule", lambda f: build_schedule(**f)),
+    EntryPath(
+        "from_dict",
+        lambda f: build_lr_scheduler(
+            SchedulerConfig.from_dict(SchedulerConfig, dict(f), ignore_extensive_attributes=False)
+        ),
+    ),
+    EntryPath(
+        "from_dict(json)",
+        lambda f: build_lr_scheduler(SchedulerConfig.from_dict(SchedulerConfig, saved(f))),
+        plain_data=True,
+        fills_defaults=True,
+    ),
+    EntryPath("load_schedule", lambda f: load_schedule(dict(f))),
+    EntryPath(
+        "load_schedule(yaml)", lambda f: load_schedule(yaml.safe_dump(dict(f))), plain_data=True
+    ),
+    EntryPath(
+        "hydra option",
+        lambda f: instantiate(hydra_option(f)),
+        hydra=True,
+        plain_data=True,
+        fills_defaults=True,
+    ),
+    EntryPath(
+        "hydra option DictConfig",
+        lambda f: build_lr_scheduler(hydra_option(f)),
+        plain_data=True,
+        fills_defaults=True,
+    ),
+)
+
+RUNTIME_PATHS: dict[str, Callable[..., Schedule]] = {
+    "instantiate": lambda fields, **runtime: instantiate(hydra_option(fields), **runtime),
+    "load_schedule": lambda fields, **runtime: load_schedule(dict(fields), **runtime),
+}
+
+
+def with_runtime_length(
+    fields: Fields, convert: Callable[[int], Any] = int
+) -> dict[str, Callable[[Fields], Schedule]]:
+    """The runtime paths as ``fields -> Schedule``: ``decay_steps`` left out of the config and
+    given when the schedule is built, as ``convert(decay_steps)`` (a NumPy or JAX integer, as
+    a training loop counts)."""
+    return {
+        f"{name}(decay_steps=...)": (
+            lambda f, build=build: build(
+                {k: v for k, v in f.items() if k != "decay_steps"},
+                decay_steps=convert(f["decay_steps"]),
+            )
+        )
+        for name, build in RUNTIME_PATHS.items()
+    }
