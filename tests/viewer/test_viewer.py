@@ -546,7 +546,7 @@ def test_the_plots_draw_values_up_to_the_largest_float(tmp_path):
         key="scheduler",
         name="linear",
         steps=10,
-        phases=(PhaseRow("main", 0, 10, largest, 0.0),),
+        phases=(PhaseRow("main", 0, 10, largest, 0.0, "main"),),
         peak=largest,
         peak_step=0,
         final=0.0,

@@ -180,7 +180,7 @@ def save_schedule_png(panels: Sequence[tuple[str, Table, Summary]], title: str, 
         shades: dict[tuple[str, float], list[tuple[int, int]]] = {}
         previous, alpha = None, 0.24
         for row in summary.phases:
-            kind = row.name.split()[0]  # "cycle 2" -> "cycle"
+            kind = row.kind
             color = _PHASE_COLORS.get(kind, "tab:gray")
             # Neighbours of one colour alternate light and dark, so each piece stands apart.
             alpha = 0.36 - alpha if color == previous else 0.12

@@ -38,6 +38,8 @@ class PhaseRow:
             (``Piece.end_value``), even where the next phase starts elsewhere (a restart, a
             milestone, a stage that jumps); the value at ``end`` if the run stops in the
             phase. For ``"hold"``, the value held.
+        kind: What the piece is (a ``PieceKind`` value: ``"cycle"`` for ``"cycle 2"``), or
+            ``"hold"``: the viewer shades each kind in its own color.
     """
 
     name: str
@@ -45,6 +47,7 @@ class PhaseRow:
     end: int
     start_value: float
     end_value: float
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,13 @@ def summarize(key: str, schedule: Schedule, curve: Table, mean: Mean) -> Summary
             end, end_value = phase.end, phase.end_value
         else:  # the run stops in this phase
             end, end_value = steps, curve.at(steps)
-        rows.append(PhaseRow(phase.name, phase.start, end, curve.at(phase.start), end_value))
+        first_value = curve.at(phase.start)
+        rows.append(
+            PhaseRow(phase.name, phase.start, end, first_value, end_value, phase.kind.value)
+        )
     if rows[-1].end < steps:
         held = curve.at(rows[-1].end)
-        rows.append(PhaseRow(HOLD, rows[-1].end, steps, held, curve.at(steps)))
+        rows.append(PhaseRow(HOLD, rows[-1].end, steps, held, curve.at(steps), HOLD))
     peak_index = int(np.argmax(curve.values))
     return Summary(
         key=key,
