@@ -574,7 +574,7 @@ def test_a_sweep_of_two_schedules_compares_both(tmp_path):
 
 @pytest.mark.full  # the full lane (CI): a fresh virtualenv
 def test_the_viewer_runs_from_an_installed_wheel(tmp_path):
-    from venvs import build_wheel, fresh_venv, pip_install
+    from support.venvs import build_wheel, fresh_venv, pip_install
 
     wheel = build_wheel(tmp_path / "dist")
     python = fresh_venv(tmp_path / "venv")
