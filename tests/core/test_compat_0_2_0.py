@@ -74,3 +74,24 @@ def test_a_pickled_error_of_0_2_0_keeps_its_field():
     error = unpickle(SAVED["error_pickle"])
     assert isinstance(error, ScheduleConfigError)
     assert (str(error), error.field) == ("x is bad", "x")
+
+
+def test_the_names_of_0_2_0s_config_module_still_resolve():
+    from hydra_optax_schedules import config
+
+    assert config.WARMUP_SHAPES == ("linear", "cosine")
+    assert config.COOLDOWN_SHAPES == ("linear", "cosine", "sqrt")
+    assert config.STAGE_SHAPES == (
+        "constant",
+        "linear",
+        "cosine",
+        "sqrt",
+        "exponential",
+        "polynomial",
+    )
+    assert config.DECAYING == ("linear", "cosine", "exponential", "polynomial")
+    assert config.CosineOption.__name__ == "CosineOption"
+    assert config.option_node("cosine_decay").name == "cosine_decay"
+    assert config.BUILDER_TARGET == "hydra_optax_schedules.build_schedule"
+    with pytest.raises(AttributeError, match="has no attribute 'NOPE'"):
+        config.NOPE  # noqa: B018
