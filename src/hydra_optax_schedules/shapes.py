@@ -67,6 +67,7 @@ HOST = SimpleNamespace(
     power=math.pow,
     minimum=min,
     maximum=max,
+    clip=lambda value, low, high: min(max(value, low), high),
     where=lambda condition, if_true, if_false: if_true if condition else if_false,
 )
 
@@ -123,9 +124,10 @@ def position(xp: Any, over: str, t: Any, length: Any) -> Any:
     ``x = t / length`` in ``[0, 1]``, or ``t`` itself for a shape over steps."""
     if over == "steps":
         return t
-    # t / length can exceed 1 by an ulp (XLA divides by a constant as a multiplication by
-    # its reciprocal); clamping keeps every formula in its domain and its end value exact.
-    return xp.minimum(t / length, 1.0)
+    # Clamped: a step before the piece is its start, one after it its end, and t / length can
+    # exceed 1 by an ulp (XLA divides by a constant as a multiplication by its reciprocal);
+    # every formula stays in its domain, and its end value exact.
+    return xp.clip(t / length, 0.0, 1.0)
 
 
 #: Every registered shape by name, built-in and the user's, in order of registration.

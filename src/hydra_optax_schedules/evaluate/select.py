@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hydra_optax_schedules.piece import Piece
+from hydra_optax_schedules.shapes import SHAPES
 
 __all__ = ["FEW_PIECES", "select"]
 
@@ -28,11 +29,17 @@ def select(
     held: tuple[float, Any] | None,
 ) -> Any:
     """Every piece's formula over all steps, each step taking its own piece's value (or
-    ``held = (value, from_step)`` from that step on); ``lasts`` are the pieces' last local
-    steps, where each one's local step is clamped."""
+    ``held = (value, from_step)`` from that step on).
+
+    A shape over progress clamps its progress to ``[0, 1]`` itself (``shapes.position``); a
+    shape over steps reads its local step clamped to ``[0, last]`` (``lasts``: each piece's
+    last local step), so that it is finite, and so is its slope, at an infinite step.
+    """
     result, after = held if held is not None else (None, None)
     for piece, last in zip(reversed(pieces), reversed(lasts), strict=True):
-        local = xp.clip(steps - bound(piece.start), 0, last)
+        local = steps - bound(piece.start)
+        if SHAPES[piece.shape].over == "steps":
+            local = xp.clip(local, 0, last)
         value = piece.value(xp, local.astype(float_dtype))
         if result is not None:
             value = xp.where(steps < after, value, result)
