@@ -54,3 +54,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(pytest.mark.properties)
+
+
+@pytest.fixture
+def restore_registry():
+    """Whatever a test registers with ``register_shape`` is gone after it: other tests see
+    the built-in shapes, families and Hydra options."""
+    from hydra_optax_schedules import hydra_options, shapes
+    from hydra_optax_schedules.config import families
+
+    live = (shapes.SHAPES, families.SCHEDULE_NAMES, hydra_options.OPTION_CLASSES)
+    saved = [dict(table) for table in live]
+    attributes = set(vars(hydra_options))
+    yield
+    for table, copy in zip(live, saved, strict=True):
+        table.clear()
+        table.update(copy)
+    for name in set(vars(hydra_options)) - attributes:  # CosinePowOption, CosinePowParams
+        delattr(hydra_options, name)

@@ -55,18 +55,7 @@ def reference_cosine_pow(x, a, b, exponent):
     return b + (a - b) * (0.5 * (1.0 + math.cos(math.pi * x))) ** exponent
 
 
-@pytest.fixture(autouse=True)
-def registry():
-    """Whatever a test registers is gone after it: other tests see the built-in registry."""
-    live = (shapes.SHAPES, families.SCHEDULE_NAMES, hydra_options.OPTION_CLASSES)
-    saved = [dict(table) for table in live]
-    attributes = set(vars(hydra_options))
-    yield
-    for table, copy in zip(live, saved, strict=True):
-        table.clear()
-        table.update(copy)
-    for name in set(vars(hydra_options)) - attributes:  # CosinePowOption, CosinePowParams
-        delattr(hydra_options, name)
+pytestmark = pytest.mark.usefixtures("restore_registry")
 
 
 def assert_values(schedule, reference, steps, peak):
