@@ -190,3 +190,21 @@ def test_options_have_the_seeds_fields_plus_only_their_familys_own(family):
     for name, default in option.items():
         if name in config and name not in expected_changes:
             assert default == config[name], name
+
+
+def test_from_dict_names_a_missing_field_of_any_dataclass_and_its_valid_keys():
+    @dataclasses.dataclass
+    class Trainer:
+        steps: int
+        lr: float = 0.1
+
+    with pytest.raises(ScheduleConfigError) as error:
+        SchedulerConfig.from_dict(Trainer, {"lr": 0.2})
+    assert (str(error.value), error.value.field) == (
+        "steps is missing: the field has no default",
+        "steps",
+    )
+    with pytest.raises(ScheduleConfigError) as error:
+        SchedulerConfig.from_dict(Trainer, {"steps": 3, "x": 1}, ignore_extensive_attributes=False)
+    assert str(error.value) == "x is not a config field; valid fields: steps, lr"
+    assert SchedulerConfig.from_dict(Trainer, {"steps": "3"}) == Trainer(steps=3)
