@@ -485,3 +485,35 @@ def test_a_piece_that_is_not_finite_at_its_ends_is_refused_naming_its_field(fiel
     with pytest.raises(ScheduleConfigError) as error:
         build_lr_scheduler(SchedulerConfig(lr=1.0, decay_steps=10, **fields))
     assert (str(error.value), error.value.field) == (message, field)
+
+
+def test_totality_is_checked_at_every_end_value_and_position_without_raising():
+    """Non-finite values that raise nothing count too: an infinity where a piece starts at
+    0.5, halfway through a piece, or a million steps into a piece over steps."""
+    at_half = mine(lambda xp, x, a, b: a + (b - a) * x + (math.inf if a == 0.5 else 0.0))
+    assert not at_half.total
+    halfway = register_shape(
+        "halfway", lambda xp, x, a, b: a + (b - a) * x + (math.inf if x == 0.5 else 0.0)
+    )
+    assert not halfway.total
+    late = register_shape(
+        "late", lambda xp, t, a, b: a / (1 + t) + (math.inf if t == 1e6 else 0.0), over="steps"
+    )
+    assert not late.total
+
+
+def test_registration_checks_both_directions_and_names_every_parameter():
+    with pytest.raises(ValueError) as error:
+        mine(lambda xp, x, a, b: a - abs(b - a) * x)  # right for a decay only
+    assert str(error.value) == (
+        "register_shape: the formula of 'mine' must end at b (x = 1): with a=0.25, b=1.0 it "
+        "gives -0.5"
+    )
+    with pytest.raises(ValueError) as error:
+        mine(lambda xp, x, a, b: a, {"p": 1.0, "q": 2.0})
+    assert str(error.value) == (
+        "register_shape: the formula of 'mine' must accept (xp, x, a, b, p, q): got an "
+        "unexpected keyword argument 'p'"
+    )
+    # Ends within a relative 1e-9 are the ends: float rounding in a user's formula is fine.
+    assert mine(lambda xp, x, a, b: a + (b - a) * x * (1 + 1e-10)).name == "mine"
