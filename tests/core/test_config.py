@@ -208,3 +208,12 @@ def test_from_dict_names_a_missing_field_of_any_dataclass_and_its_valid_keys():
         SchedulerConfig.from_dict(Trainer, {"steps": 3, "x": 1}, ignore_extensive_attributes=False)
     assert str(error.value) == "x is not a config field; valid fields: steps, lr"
     assert SchedulerConfig.from_dict(Trainer, {"steps": "3"}) == Trainer(steps=3)
+
+
+def test_a_key_that_is_not_a_string_is_named_as_it_was_given():
+    with pytest.raises(ScheduleConfigError) as error:
+        SchedulerConfig.from_dict(
+            SchedulerConfig, {"lr": 1.0, 7: 2}, ignore_extensive_attributes=False
+        )
+    assert str(error.value).startswith("7 is not a scheduler field; valid fields: lr, name, ")
+    assert error.value.field == "7"
