@@ -35,12 +35,13 @@ from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+import hydra_optax_schedules.viewer.plots as plots
+import hydra_optax_schedules.viewer.sampling as sampling
+import hydra_optax_schedules.viewer.table as tables
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.hydra_options import BUILDER_TARGET
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
 from hydra_optax_schedules.values import MAX_STEPS
-from hydra_optax_schedules.viewer import plots, sampling
-from hydra_optax_schedules.viewer import table as tables
 from hydra_optax_schedules.viewer.summary import Summary, format_summary, summarize
 
 __all__ = [

@@ -27,8 +27,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_optax_schedules.viewer import plots
-from hydra_optax_schedules.viewer import table as tables
+import hydra_optax_schedules.viewer.plots as plots
+import hydra_optax_schedules.viewer.table as tables
 
 __all__ = [
     "COMPARISON_FILE",
