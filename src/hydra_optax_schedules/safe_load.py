@@ -6,24 +6,27 @@ level of the config (a ``_target_`` nested in any field is called first), and re
 read from a checkpoint or received from someone else, that runs their code.
 :func:`load_schedule` reads such a config as plain data: it accepts no ``_target_`` but this
 package's builder, no nested nodes and no resolvers, and never imports or calls anything the
-data names. It does not use Hydra at all.
+data names. It does not use Hydra at all; it reads YAML and interpolations with OmegaConf's
+rules, so that a run's saved config loads whenever ``instantiate`` would build it without
+running anything.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from omegaconf import DictConfig, OmegaConf
+from omegaconf._utils import split_key
 
 from hydra_optax_schedules.config.coerce import scheduler_fields, scheduler_key, stage_fields
 from hydra_optax_schedules.config.schema import SchedulerConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.hydra_options import BUILDER_TARGET
+from hydra_optax_schedules.loading.interpolation import Unresolved, is_interpolation, resolve
+from hydra_optax_schedules.loading.reading import read_yaml
 from hydra_optax_schedules.schedule import Schedule
 from hydra_optax_schedules.values import as_number, show
 
@@ -37,37 +40,10 @@ TRUSTED_TARGETS = (BUILDER_TARGET, "hydra_optax_schedules.schedule.build_schedul
 _LIST_FIELDS = ("milestones", "milestone_fractions")
 _MAPPING_FIELDS = ("shape_params",)
 _SCALARS = (bool, int, float, str, type(None))
-# A whole value that is ``${path.to.key}``: a reference to another key of the same document,
-# looked up here. Anything else with ``${`` calls a resolver or builds a string, and is refused.
-_NODE_REFERENCE = re.compile(r"\$\{([\w-]+(?:\.[\w-]+)*)\}")
-_MAX_REFERENCE_CHAIN = 32
 _MISSING = "???"
-
-
-class _YamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader (no tag builds an object) that reads ``3e-4`` as a float.
-
-    YAML 1.1 reads ``3e-4`` as a string; OmegaConf, and so Hydra, read it as a float. The
-    pattern is OmegaConf's (``omegaconf._utils.get_yaml_loader``), so this loader reads a
-    file's numbers as Hydra does. Aliases stay shared references, so a YAML "billion laughs"
-    file parses in linear time (OmegaConf would expand it).
-    """
-
-
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:
-         [-+]?[0-9]+(?:_[0-9]+)*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+)
-        |\.[0-9]+(?:_[0-9]+)*(?:[eE][-+][0-9]+)?
-        |[-+]?[0-9]+(?:_[0-9]+)*(?::[0-5]?[0-9])+\.[0-9_]*
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
+#: Where a value stands in the document: its keys and list indices from the top (``None``:
+#: nowhere, such as a keyword's value).
+Where = tuple[Any, ...] | None
 
 
 def load_schedule(
@@ -89,13 +65,16 @@ def load_schedule(
       of stage fields to such values). Any other mapping or list is refused, and so is any
       key in a stage that is not a stage field (``_target_`` included): ``instantiate``
       would recurse into it and call any ``_target_`` inside.
-    - YAML is parsed with PyYAML's safe loader: a tag such as ``!!python/object/apply`` is an
-      error, not a call.
-    - A value that is exactly ``${path.to.key}`` is looked up in the same document, as Hydra
-      does (``decay_steps: ${trainer.max_steps}``). Every other interpolation is refused:
-      ``${oc.env:HOME}`` and any ``${name:...}`` would call a resolver registered in your
-      process (many projects register ``eval``), and relative or embedded interpolations
-      (``${..x}``, ``"1e-${x}"``) are not needed by a scheduler config.
+    - YAML is read as OmegaConf reads it (:mod:`.loading.reading`), with PyYAML's safe
+      loader: a tag such as ``!!python/object/apply`` is an error, not a call; a key set twice
+      in one mapping is refused (OmegaConf refuses it too), naming it and both lines.
+    - Interpolations are resolved as OmegaConf resolves them (:mod:`.loading.interpolation`,
+      with OmegaConf's own grammar): absolute (``decay_steps: ${trainer.max_steps}``),
+      relative (``${..trainer.max_steps}``), in brackets, embedded in a string, and to a list
+      (``milestones: ${run.milestones}``). A resolver is refused, naming the key and the
+      resolver: ``${name:...}`` would call code registered in your process (many projects
+      register ``eval``), and ``${oc.env:...}`` would read your environment, not the run's.
+      The one resolver read is ``oc.decode``, OmegaConf's parser of a string.
     - ``???`` (a mandatory value left unset) is reported as missing.
 
     The schedule is then validated like any other (``build_schedule``).
@@ -136,11 +115,15 @@ def load_schedule(
         >>> schedule(0), schedule(100)
         (0.001, 0.0)
     """
-    document = _read(data)
-    node = _select(document, key)
-    prefix = f"{key}." if key else ""
+    document, at = _read(data)
+    path = (*at, *(key.split(".") if key else ()))
+    node, where = _select(document, path)
+    prefix = "".join(f"{part}." for part in path)
 
-    target = node.get("_target_")
+    def value_of(name: str) -> Any:  # a key of the builder's own, resolved
+        return _resolved(prefix, name, node[name], document, _item(where, name))[0]
+
+    target = value_of("_target_") if "_target_" in node else None
     if "_target_" in node and target not in TRUSTED_TARGETS:
         raise ScheduleConfigError(
             f"{prefix}_target_={show(target)} is refused: a config from an untrusted source may "
@@ -148,13 +131,15 @@ def load_schedule(
             "imported or called",
             field="_target_",
         )
-    if not isinstance(node.get("_partial_", False), bool):
+    if "_partial_" in node and not isinstance(value_of("_partial_"), bool):
         raise _refused(prefix, "_partial_", node["_partial_"], "expected true or false")
     # In the document's order, each key checked before its value is read. Only the builder's
     # own keys are left out: _args_, _recursive_ and the like are refused.
     given = dict(node) if decay_steps is None else {**node, "decay_steps": decay_steps}
     values = {
-        scheduler_key(prefix, name): _field_value(document, prefix, name, name, value)
+        scheduler_key(prefix, name): _field_value(
+            document, prefix, name, name, value, _item(where, name) if name in node else None
+        )
         for name, value in given.items()
         if name not in ("_target_", "_partial_")
     }
@@ -162,8 +147,10 @@ def load_schedule(
     return Schedule(SchedulerConfig(**values), field_prefix=prefix)
 
 
-def _read(data: Any) -> Any:
-    """The config as plain Python data; nothing is resolved, imported or called."""
+def _read(data: Any) -> tuple[Any, tuple[Any, ...]]:
+    """``(document, path)``: the config as plain Python data, nothing resolved, imported or
+    called, and where ``data`` stands in it (a ``DictConfig`` node is read with its whole
+    config, so that its interpolations resolve as ``instantiate`` resolves them)."""
     try:
         return _parse(data)
     except RecursionError:
@@ -172,115 +159,121 @@ def _read(data: Any) -> Any:
         ) from None
 
 
-def _parse(data: Any) -> Any:
+def _parse(data: Any) -> tuple[Any, tuple[Any, ...]]:
     if isinstance(data, DictConfig):
-        return OmegaConf.to_container(data, resolve=False)
+        full_key = data._get_full_key(None)
+        root = data._get_root()
+        path = tuple(split_key(full_key)) if full_key else ()
+        return OmegaConf.to_container(root, resolve=False), path
     if isinstance(data, Mapping):
-        return data
+        return data, ()
     if isinstance(data, os.PathLike):
         data = Path(data).read_text(encoding="utf-8")
     if isinstance(data, str):
-        try:
-            return yaml.load(data, Loader=_YamlLoader)  # a SafeLoader subclass: no tag calls code
-        except yaml.YAMLError as error:
-            raise ScheduleConfigError(
-                f"cannot read the config: {error}; only plain YAML is read (no tags)"
-            ) from None
-        except ValueError as error:  # e.g. an integer of more digits than Python reads
-            raise ScheduleConfigError(f"cannot read the config: {error}") from None
+        return read_yaml(data), ()  # no tag calls code
     raise TypeError(
         "load_schedule expects a mapping, a DictConfig, YAML text or a file path, "
         f"got {type(data).__name__}"
     )
 
 
-def _select(document: Any, key: str | None) -> Mapping[str, Any]:
-    """The mapping at the dotted ``key`` of ``document`` (the document itself if None)."""
-    node = document
-    if key:
-        for depth, part in enumerate(key.split(".")):
-            if not isinstance(node, Mapping) or part not in node:
-                where = ".".join(key.split(".")[: depth + 1])
-                raise ScheduleConfigError(f"{where} is missing: the config has no {key!r} node")
-            node = node[part]
+def _select(document: Any, path: tuple[Any, ...]) -> tuple[Mapping[str, Any], Where]:
+    """The mapping at ``path`` in ``document`` (the document itself if empty), and where it
+    stands (an interpolation on the way is followed, as OmegaConf follows it)."""
+    node, where = document, ()
+    for depth, part in enumerate(path):
+        key = ".".join(str(p) for p in path[: depth + 1])
+        if not isinstance(node, Mapping) or part not in node:
+            raise ScheduleConfigError(
+                f"{key} is missing: the config has no {'.'.join(map(str, path))!r} node"
+            )
+        at, raw = _item(where, part), node[part]
+        try:
+            node, place = resolve(document, at, raw)
+        except Unresolved as error:
+            raise _refused("", key, raw, str(error)) from None
+        where = place if is_interpolation(raw) else at
     if not isinstance(node, Mapping):
-        what = f"{key!r}" if key else "the config"
+        what = repr(".".join(map(str, path))) if path else "the config"
         raise ScheduleConfigError(
             f"{what} is a {type(node).__name__}, expected a mapping of scheduler fields"
         )
-    return node
+    return node, where
 
 
-def _field_value(document: Any, prefix: str, where: str, name: str, value: Any) -> Any:
-    """The plain value of field ``name`` (at ``where``): one value, or a list or mapping of
-    them for the fields that hold one, or, for ``stages``, a list of stages."""
+def _item(where: Where, part: Any) -> Where:
+    return None if where is None else (*where, part)
+
+
+def _field_value(
+    document: Any, prefix: str, where: str, name: str, value: Any, at: Where
+) -> Any:
+    """The plain value of field ``name`` (at ``where``, standing at ``at``): one value, or a
+    list or mapping of them for the fields that hold one, or, for ``stages``, a list of
+    stages. Interpolations are resolved where they stand, as OmegaConf resolves them."""
+    value, at = _resolved(prefix, where, value, document, at)
     if name in _LIST_FIELDS and isinstance(value, (list, tuple)):
-        return [_scalar(document, prefix, f"{where}[{i}]", item) for i, item in enumerate(value)]
+        return [
+            _scalar(document, prefix, f"{where}[{i}]", item, _item(at, i))
+            for i, item in enumerate(value)
+        ]
     if name == "stages" and isinstance(value, (list, tuple)):
-        return [_stage(document, prefix, f"{where}[{i}]", item) for i, item in enumerate(value)]
+        return [
+            _stage(document, prefix, f"{where}[{i}]", item, _item(at, i))
+            for i, item in enumerate(value)
+        ]
     if name in _MAPPING_FIELDS and isinstance(value, Mapping):
         return {
-            key: _scalar(document, prefix, f"{where}.{key}", item) for key, item in value.items()
+            key: _scalar(document, prefix, f"{where}.{key}", item, _item(at, key))
+            for key, item in value.items()
         }
-    return _scalar(document, prefix, where, value)
+    return _single(prefix, where, value)
 
 
-def _stage(document: Any, prefix: str, where: str, stage: Any) -> dict[str, Any]:
+def _stage(document: Any, prefix: str, where: str, stage: Any, at: Where) -> dict[str, Any]:
     """One stage: a mapping of stage fields to single values (``shape_params``: a mapping)."""
+    stage, at = _resolved(prefix, where, stage, document, at)
     if not isinstance(stage, Mapping):
         raise _refused(prefix, where, stage, "expected a mapping of stage fields")
     return {
-        key: _field_value(document, prefix, f"{where}.{key}", key, value)
+        key: _field_value(document, prefix, f"{where}.{key}", key, value, _item(at, key))
         for key, value in stage_fields(prefix, where, stage).items()
     }
 
 
-def _scalar(document: Any, prefix: str, name: str, value: Any) -> Any:
-    """The plain value of field ``name``, with ``${a.b}`` references looked up in ``document``."""
-    for _ in range(_MAX_REFERENCE_CHAIN):
-        if isinstance(value, (Mapping, list, tuple)):
-            raise ScheduleConfigError(
-                f"{prefix}{name} is refused: it holds a nested {type(value).__name__}, but a "
-                "scheduler field holds one value; instantiate would recurse into it and call "
-                "any _target_ inside",
-                field=name,
-            )
-        if as_number(value) is not None:  # NumPy and JAX scalars too
-            return value
-        if not isinstance(value, _SCALARS):
-            raise _refused(prefix, name, value, "expected a number, string, boolean or null")
-        if value == _MISSING:
-            raise ScheduleConfigError(
-                f"{prefix}{name} is missing (???): set it in the config", field=name
-            )
-        if not (isinstance(value, str) and "${" in value):
-            return value
-        reference = _NODE_REFERENCE.fullmatch(value)
-        if reference is None:
-            raise _refused(
-                prefix,
-                name,
-                value,
-                "only a whole-value reference to another key, such as ${trainer.max_steps}, "
-                "is looked up; resolvers (${oc.env:...}, ${name:...}) would call code, and "
-                "relative or embedded interpolations are not read",
-            )
-        value = _lookup(document, reference.group(1), prefix, name)
-    raise _refused(prefix, name, value, "the interpolations refer to each other in a cycle")
+def _resolved(prefix: str, name: str, value: Any, document: Any, at: Where) -> tuple[Any, Where]:
+    """``(value, where it stands)``: ``value`` with its interpolation resolved (a container
+    keeps its own place: ``milestones: ${run.ms}`` stands at ``run.ms``)."""
+    try:
+        resolved, place = resolve(document, at, value)
+    except Unresolved as error:
+        raise _refused(prefix, name, value, str(error)) from None
+    return resolved, place if is_interpolation(value) else at
 
 
-def _lookup(document: Any, path: str, prefix: str, name: str) -> Any:
-    node = document
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            raise ScheduleConfigError(
-                f"{prefix}{name}=${{{path}}} is invalid: the document has no key {path!r} "
-                "(interpolations are looked up from the top of the data given to "
-                "load_schedule: pass the whole config and key=...)",
-                field=name,
-            )
-        node = node[part]
-    return node
+def _scalar(document: Any, prefix: str, name: str, value: Any, at: Where) -> Any:
+    """The plain value of field ``name``: one value, its interpolation resolved."""
+    return _single(prefix, name, _resolved(prefix, name, value, document, at)[0])
+
+
+def _single(prefix: str, name: str, value: Any) -> Any:
+    """``value``, resolved, if it is one value (a number, string, boolean or null)."""
+    if isinstance(value, (Mapping, list, tuple)):
+        raise ScheduleConfigError(
+            f"{prefix}{name} is refused: it holds a nested {type(value).__name__}, but a "
+            "scheduler field holds one value; instantiate would recurse into it and call "
+            "any _target_ inside",
+            field=name,
+        )
+    if as_number(value) is not None:  # NumPy and JAX scalars too
+        return value
+    if not isinstance(value, _SCALARS):
+        raise _refused(prefix, name, value, "expected a number, string, boolean or null")
+    if value == _MISSING:
+        raise ScheduleConfigError(
+            f"{prefix}{name} is missing (???): set it in the config", field=name
+        )
+    return value
 
 
 def _refused(prefix: str, name: str, value: Any, why: str) -> ScheduleConfigError:

@@ -242,10 +242,9 @@ def test_a_yaml_alias_bomb_is_read_in_linear_time():
         ("optimizer: {lr: 1}\n", "scheduler", r"^scheduler is missing"),
         ("scheduler: cosine\n", "scheduler", r"'scheduler' is a str, expected a mapping"),
         ("- lr: 1\n", None, r"the config is a list"),
-        ("lr: ${nowhere.lr}\n", None, r"^lr=\$\{nowhere\.lr\} is invalid: the document has no"),
+        ("lr: ${nowhere.lr}\n", None, r"^lr='\$\{nowhere\.lr\}' is refused: the config has no"),
         ("lr: ${a}\na: ${lr}\n", None, r"cycle"),
-        ("lr: 1e-${e}\ne: 3\n", None, r"embedded interpolations"),
-        ("lr: ${..lr}\n", None, r"relative"),
+        ("lr: ${..lr}\n", None, r"^lr='\$\{\.\.lr\}' is refused: \$\{\.\.lr\} goes above the top"),
         ("lr: 1\nname: ${x}\nx: {a: 1}\n", None, r"^name is refused: it holds a nested dict"),
         (
             "scheduler: {lr: 1, name: cosine, decay_steps: 10, _target_: [x]}\n",
