@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf._utils import split_key
@@ -180,7 +180,7 @@ def _parse(data: Any) -> tuple[Any, tuple[Any, ...]]:
 def _select(document: Any, path: tuple[Any, ...]) -> tuple[Mapping[str, Any], Where]:
     """The mapping at ``path`` in ``document`` (the document itself if empty), and where it
     stands (an interpolation on the way is followed, as OmegaConf follows it)."""
-    node, where = document, ()
+    node, where = document, cast("Where", ())
     for depth, part in enumerate(path):
         key = ".".join(str(p) for p in path[: depth + 1])
         if not isinstance(node, Mapping) or part not in node:
@@ -205,9 +205,7 @@ def _item(where: Where, part: Any) -> Where:
     return None if where is None else (*where, part)
 
 
-def _field_value(
-    document: Any, prefix: str, where: str, name: str, value: Any, at: Where
-) -> Any:
+def _field_value(document: Any, prefix: str, where: str, name: str, value: Any, at: Where) -> Any:
     """The plain value of field ``name`` (at ``where``, standing at ``at``): one value, or a
     list or mapping of them for the fields that hold one, or, for ``stages``, a list of
     stages. Interpolations are resolved where they stand, as OmegaConf resolves them."""

@@ -44,7 +44,7 @@ _MISSING = "???"
 _DECODE = "oc.decode"
 
 
-class Unresolved(Exception):  # noqa: N818  an outcome, worded for the user
+class Unresolved(Exception):
     """The value cannot be resolved; ``str(error)`` says why, for the message that names it."""
 
 
@@ -148,9 +148,8 @@ class _Resolution:
 
     def resolver(self, name: str, args: tuple[Any, ...], args_str: tuple[str, ...]) -> Any:
         if name != _DECODE:
-            environment = (
-                "; oc.env reads this machine's environment, not the run's" if name == "oc.env" else ""
-            )
+            environment = "; oc.env reads this machine's environment, not the run's"
+            environment = environment if name == "oc.env" else ""
             raise Unresolved(
                 f"it calls the resolver {name!r}, and load_schedule runs no resolver (a resolver "
                 f"is code registered in this process{environment}): write the value instead"
@@ -184,9 +183,12 @@ def _index(container: Any, part: str, key: str) -> tuple[Any]:
             raise Unresolved(f"${{{key}}}: {part!r} is not an index of a list") from None
         if 0 <= index < len(container):
             return (index,)
-    hint = "" if key.startswith(".") else (
-        " (an absolute interpolation is looked up from the top of the data given to "
-        "load_schedule: pass the whole config and key=...)"
+    hint = (
+        ""
+        if key.startswith(".")
+        else (
+            " (an absolute interpolation is looked up from the top of the data given to "
+            "load_schedule: pass the whole config and key=...)"
+        )
     )
     raise Unresolved(f"the config has no key {key!r}{hint}")
-

@@ -49,12 +49,19 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _Loader.yaml_implicit_resolvers.items()
 }
-for _path_class in ("Path", "PosixPath", "WindowsPath"):
+
+
+def _path_constructor(cls: type[pathlib.PurePath]) -> Any:
+    def construct(loader: _Loader, node: yaml.SequenceNode) -> pathlib.PurePath:
+        return cls(*loader.construct_sequence(node))
+
+    return construct
+
+
+for _path_class in (pathlib.Path, pathlib.PosixPath, pathlib.WindowsPath):
     _Loader.add_constructor(
-        f"tag:yaml.org,2002:python/object/apply:pathlib.{_path_class}",
-        lambda loader, node, cls=getattr(pathlib, _path_class): cls(
-            *loader.construct_sequence(node)
-        ),
+        f"tag:yaml.org,2002:python/object/apply:pathlib.{_path_class.__name__}",
+        _path_constructor(_path_class),
     )
 
 
@@ -114,7 +121,7 @@ def _check(loader: _Loader, root: yaml.Node) -> None:
                 stack.append((value, path))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((item, f"{where}[{i}]") for i, item in enumerate(node.value))
-        elif node.tag == _INT and len(node.value) > _SHORT:
+        elif isinstance(node, yaml.ScalarNode) and node.tag == _INT and len(node.value) > _SHORT:
             _read_int(loader, node, where)
 
 
