@@ -109,12 +109,59 @@ def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
 
 def _literal(node: ast.expr) -> Any:
     """A literal, where ``Name(key=literal, ...)`` (a nested config's ``repr``, such as a
-    stage's) reads as the mapping of its keywords: the name is never resolved."""
+    stage's) reads as the mapping of its keywords, and a NumPy scalar's ``repr`` under NumPy 2
+    (``np.float64(0.1)``, ``np.True_``) as the Python value it holds: no name is resolved."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args:
         return {keyword.arg: _literal(keyword.value) for keyword in node.keywords}
+    numpy_scalar = _numpy_scalar(node)
+    if numpy_scalar is not _NO_VALUE:
+        return numpy_scalar
     if isinstance(node, (ast.Tuple, ast.List)):
         return [_literal(item) for item in node.elts]
     return ast.literal_eval(node)
+
+
+#: The Python type of each NumPy scalar type, by its name, as NumPy 2 writes its ``repr``.
+_NUMPY_SCALARS = {
+    **{f"{kind}{bits}": int for kind in ("int", "uint") for bits in (8, 16, 32, 64)},
+    **{f"float{bits}": float for bits in (16, 32, 64)},
+    "longdouble": float,
+    "bool": bool,
+    "bool_": bool,
+    "str_": str,
+}
+
+
+def _numpy_scalar(node: ast.expr) -> Any:
+    """The value of ``np.<type>(<literal>)`` or ``np.True_`` / ``np.False_`` (``numpy.`` too),
+    else ``_NO_VALUE``; the names are compared as text, never looked up."""
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("np", "numpy")
+        and node.attr in ("True_", "False_")
+    ):
+        return node.attr == "True_"
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in ("np", "numpy")
+        and node.func.attr in _NUMPY_SCALARS
+        and len(node.args) == 1
+        and not node.keywords
+    ):
+        return _NO_VALUE
+    kind = _NUMPY_SCALARS[node.func.attr]
+    text = ast.unparse(node.args[0])
+    if kind is float and text in ("nan", "inf", "-inf"):  # np.float64(nan): a float's text
+        return float(text)
+    value = ast.literal_eval(node.args[0])
+    if kind is float and isinstance(value, str):  # np.float64('nan'), np.longdouble('0.1')
+        return float(value)
+    if not isinstance(value, (int, float, bool, str)) or isinstance(value, bool) != (kind is bool):
+        raise ValueError(node.func.attr)
+    return kind(value)
 
 
 def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool) -> Any:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from hydra_optax_schedules.config.parse import parse_dataclass
+from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.values import as_number, show
 
 __all__ = ["SchedulerConfig", "StageConfig"]
 
@@ -160,8 +162,14 @@ class SchedulerConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dictionary of JSON values, for saving to disk or logging:
-        sequences become lists, stages mappings of their fields."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        sequences become lists, stages mappings of their fields, NumPy and JAX scalars the
+        Python numbers they hold (``as_number``: a float32 ``0.35`` is ``0.35``).
+
+        Raises:
+            ScheduleConfigError: A value is none of these (it is named), so that what is
+                saved always reads back.
+        """
+        return {f.name: _plain(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @staticmethod
     def from_dict(
@@ -201,12 +209,29 @@ class SchedulerConfig:
         )
 
 
-def _plain(value: Any) -> Any:
-    """``value`` with its sequences as lists and its dataclasses as dicts, recursively."""
+def _plain(name: str, value: Any) -> Any:
+    """``value`` (of field ``name``) as JSON data: its sequences as lists, its dataclasses as
+    dicts, its numbers as Python numbers, recursively."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
+        return {
+            f.name: _plain(f"{name}.{f.name}", getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        return {key: _plain(f"{name}.{key}", item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
+        return [_plain(f"{name}[{i}]", item) for i, item in enumerate(value)]
+    number = as_number(value)  # NumPy and JAX scalars
+    if number is not None:
+        return number
+    if getattr(value, "shape", None) == () and getattr(value, "dtype", None) == "bool":
+        return bool(value)  # numpy.bool_, a JAX boolean
+    if isinstance(value, (bool, str)):  # subclasses: numpy.str_
+        return bool(value) if isinstance(value, bool) else str(value)
+    raise ScheduleConfigError(
+        f"{name}={show(value)} is not JSON data: to_dict() saves numbers, strings, booleans, "
+        "null, lists and mappings with string keys",
+        field=name,
+    )
