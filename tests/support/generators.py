@@ -172,3 +172,100 @@ def reference(case, steps):
 
 def build(case):
     return build_lr_scheduler(SchedulerConfig(**case))
+
+
+# --- Saved configs with interpolations (the loader's parity with Hydra) ----------------------
+
+#: How a field's value is written in a saved config: as itself, or as an interpolation that
+#: OmegaConf resolves to it (absolute, relative, in brackets, through a chain, through a
+#: relative chain, as a string decoded by ``oc.decode``), or as one that both readers refuse
+#: (a missing key, a missing value) or that makes another value (a string embedding it).
+FORMS = ("plain", "absolute", "relative", "bracket", "chain", "relative chain", "decode")
+BROKEN_FORMS = ("dangling", "missing value", "embedded")
+
+
+@st.composite
+def multistep_configs(draw):
+    """A valid ``multistep`` config without warmup or cooldown: milestones inside the run."""
+    D = draw(st.integers(2, 10_000))
+    milestones = draw(st.lists(st.integers(1, D - 1), min_size=1, max_size=5, unique=True))
+    factor = draw(st.floats(0.01, 1.0))
+    return {
+        "name": "multistep",
+        "lr": draw(st.floats(1e-8, 1e3)),
+        "decay_steps": D,
+        "milestones": sorted(milestones),
+        "decay_factor": factor,
+    }
+
+
+def _decodable(value):
+    """``value`` as the text ``oc.decode`` reads back to it, or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return None
+
+
+@st.composite
+def saved_configs(draw, broken=False):
+    """``(document, fields)``: a run's whole config as plain data, whose ``scheduler`` node
+    holds a valid config's ``fields``, each written in one of ``FORMS`` (and, with
+    ``broken``, at times one in ``BROKEN_FORMS``); ``run`` holds what the interpolations refer to.
+    The scheduler node itself may be an interpolation of a node elsewhere (``${job}``)."""
+    fields = draw(st.one_of(configs(), multistep_configs()))
+    node = {"_target_": "hydra_optax_schedules.build_schedule"}
+    run = {}
+    breaks = draw(st.sampled_from(sorted(fields))) if broken and draw(st.booleans()) else None
+    event(f"name={fields['name']}")
+    for name, value in fields.items():
+        form = draw(st.sampled_from(BROKEN_FORMS if name == breaks else FORMS))
+        if name == "milestones" and form == "plain" and draw(st.booleans()):
+            # Each item an interpolation to its own key, relative to the list (``..``).
+            run["ms"] = [f"${{..m{i}}}" for i in range(len(value))]
+            run |= {f"m{i}": item for i, item in enumerate(value)}
+            node[name] = "${run.ms}"
+            event("milestones: each one an interpolation relative to the list")
+            continue
+        if form == "decode" and _decodable(value) is None:
+            form = "absolute"
+        node[name] = _write(draw, form, name, value, run)
+    document = {"run": run}
+    if draw(st.booleans()):  # the scheduler node is somewhere else, and referred to
+        document |= {"job": node, "scheduler": "${job}"}
+    else:
+        document["scheduler"] = node
+    event(f"scheduler node {'by interpolation' if 'job' in document else 'in place'}")
+    return document, fields
+
+
+def _write(draw, form, name, value, run):
+    """``value`` of field ``name`` written in ``form``; what it refers to is put in ``run``."""
+    event(f"form={form}")
+    if form == "plain":
+        return value
+    if form in ("absolute", "relative", "bracket"):
+        run[name] = value
+        return {"absolute": "${run.%s}", "relative": "${..run.%s}", "bracket": "${run[%s]}"}[
+            form
+        ] % name
+    if form == "chain":
+        run[name], run[f"{name}_source"] = f"${{run.{name}_source}}", value
+        return f"${{run.{name}}}"
+    if form == "relative chain":  # resolved where it stands: in run, "." is run
+        run[name], run[f"{name}_source"] = f"${{.{name}_source}}", value
+        return f"${{..run.{name}}}"
+    if form == "decode":
+        run[f"{name}_text"] = _decodable(value)
+        return f"${{oc.decode:${{run.{name}_text}}}}"
+    if form == "dangling":
+        return f"${{run.no_{name}}}"
+    if form == "missing value":
+        run[name] = "???"
+        return f"${{run.{name}}}"
+    assert form == "embedded"  # a string: the name's rest, or a number's text after a prefix
+    text = str(value)
+    cut = draw(st.integers(0, len(text)))
+    run[name] = text[cut:]
+    return f"{text[:cut]}${{run.{name}}}"
