@@ -2,11 +2,12 @@
 
 Each option is generated from ``SchedulerConfig``'s fields, so its fields and defaults cannot
 drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set or passed
-at ``instantiate`` time, fields that only another family uses are left out (Hydra rejects
-``scheduler=cosine scheduler.power=2``), a field the family defaults shows the family's value,
-and ``_target_`` names the builder, so ``hydra.utils.instantiate(cfg.scheduler)`` returns the
-schedule. The built-in options are named below (``CosineOption``, ...); a shape registered as a
-family gets its option (``<Name>Option``) when it is registered.
+at ``instantiate`` time, every field is there (``scheduler.power=3`` composes on every option,
+and warns where it has no effect; Hydra rejects a typo), a field the family defaults shows the
+family's value, and ``_target_`` names the builder, so
+``hydra.utils.instantiate(cfg.scheduler)`` returns the schedule. The built-in options are named
+below (``CosineOption``, ...); a shape registered as a family gets its option
+(``<Name>Option``) when it is registered.
 
 The plugin (``hydra_plugins/hydra_optax_schedules``) serves them; this module imports nothing
 heavy.
@@ -113,20 +114,26 @@ def _params_class(shape: Shape) -> type:
 
 
 def option_class(family: str) -> type[SchedulerOption]:
-    """The dataclass of ``family``'s option, generated from ``SchedulerConfig``'s fields."""
+    """The dataclass of ``family``'s option, generated from ``SchedulerConfig``'s fields.
+
+    It has every field, so that ``scheduler.<field>=<value>`` composes on every option (a
+    sweep across families shares its fields: ``-m scheduler=cosine,polynomial
+    scheduler.power=3``) and a typo is rejected by Hydra on every option. A field that only
+    other families use keeps ``SchedulerConfig``'s default; set to another value, it has no
+    effect, and the builder says so (``IgnoredFieldWarning``), as for a ``SchedulerConfig``.
+    """
     defaults = {**OPTION_DEFAULTS, "name": family}
     defaults |= {name: default_for(family, name) for name in ("cooldown_shape",)}
     shape = family_shape(family)
     fields: list[tuple[str, Any, Any]] = []
     own = family_fields(family)
     for config_field in dataclasses.fields(SchedulerConfig):
-        if config_field.name not in own:
-            continue
         annotation: Any = _option_type(str(config_field.type))
         default = field(default=defaults.get(config_field.name, config_field.default))
-        if config_field.name == "stages":  # typed stages, and mandatory
-            annotation, default = list[StageOption], field(default=MISSING)
-        elif config_field.name == "shape_params" and shape is not None:
+        if config_field.name == "stages":  # typed stages, mandatory where they are the family
+            annotation = list[StageOption] if "stages" in own else Optional[list[StageOption]]  # noqa: UP045
+            default = field(default=MISSING if "stages" in own else None)
+        elif config_field.name == "shape_params" and shape is not None and "shape_params" in own:
             annotation = _params_class(shape)
             default = field(default_factory=annotation)
         fields.append((config_field.name, annotation, default))

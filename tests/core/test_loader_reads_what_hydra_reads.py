@@ -20,9 +20,14 @@ from hydra.utils import instantiate
 from hypothesis import event, given
 from omegaconf import OmegaConf
 
-from hydra_optax_schedules import IgnoredFieldWarning, ScheduleConfigError, SchedulerConfig
-from hydra_optax_schedules import StageConfig
+from hydra_optax_schedules import (
+    IgnoredFieldWarning,
+    ScheduleConfigError,
+    SchedulerConfig,
+    StageConfig,
+)
 from hydra_optax_schedules.safe_load import load_schedule
+
 from support.generators import saved_configs
 
 RESOLVER = "test_loader_parity_marker"
@@ -122,7 +127,9 @@ def test_a_key_set_twice_is_refused_naming_it_and_both_lines(text, where, lines)
 
 
 def test_a_merge_key_overridden_is_not_a_duplicate_as_for_omegaconf():
-    text = "base: &base {lr: 1.0, name: cosine, decay_steps: 10}\nscheduler:\n  <<: *base\n  lr: 2.0\n"
+    text = (
+        "base: &base {lr: 1.0, name: cosine, decay_steps: 10}\nscheduler:\n  <<: *base\n  lr: 2.0\n"
+    )
     assert OmegaConf.create(text).scheduler.lr == 2.0
     assert load_schedule(text, key="scheduler").config.lr == 2.0
 
@@ -201,7 +208,9 @@ def test_to_dict_is_json_with_numpy_scalars_as_python_numbers():
 
 
 def test_to_dict_names_a_value_that_is_not_json_data():
-    with pytest.raises(ScheduleConfigError, match=r"^cooldown_lr=<object object at .*> is not JSON"):
+    with pytest.raises(
+        ScheduleConfigError, match=r"^cooldown_lr=<object object at .*> is not JSON"
+    ):
         SchedulerConfig(lr=1.0, cooldown_lr=object()).to_dict()
     with pytest.raises(ScheduleConfigError, match=r"^stages\[0\]\.end=") as error:
         SchedulerConfig(lr=1.0, stages=(StageConfig(end=1j),)).to_dict()
@@ -224,7 +233,9 @@ def test_from_dict_reads_the_repr_of_a_config_holding_numpy_scalars():
     assert read.lr == 0.35 and read.milestones == (10, 50)
 
 
-@pytest.mark.parametrize("text", ["np.float64(__import__('os'))", "np.load('x')", "numpy.int64(1, 2)"])
+@pytest.mark.parametrize(
+    "text", ["np.float64(__import__('os'))", "np.load('x')", "numpy.int64(1, 2)"]
+)
 def test_from_dict_reads_only_a_numpy_scalar_of_a_literal(text):
     with pytest.raises(ScheduleConfigError, match="only literal values"):
         SchedulerConfig.from_dict(SchedulerConfig, f"SchedulerConfig(lr={text})")

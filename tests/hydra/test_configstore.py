@@ -107,10 +107,9 @@ def test_our_other_options_stay_typed_beside_the_users(store_app):
         reference_lr(s, name="cosine", lr=0.001, decay_steps=100, end_lr=1e-4) for s in range(120)
     ]
     assert_values(store_app.result(), expected)
-    for bad in ("scheduler.typo=1", "scheduler.power=2"):
-        proc = store_app.run("scheduler=cosine_decay", bad, check=False)
-        assert proc.returncode != 0
-        assert f"Key '{bad.split('.')[1].split('=')[0]}' not in 'CosineOption'" in proc.stderr
+    proc = store_app.run("scheduler=cosine_decay", "scheduler.typo=1", check=False)
+    assert proc.returncode != 0
+    assert "Key 'typo' not in 'CosineOption'" in proc.stderr
 
 
 @pytest.mark.full  # the full lane (CI): two more app runs

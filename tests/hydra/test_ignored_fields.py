@@ -147,8 +147,8 @@ def test_the_warning_can_be_made_an_error():
     ("overrides", "field"),
     [
         (["scheduler=wsd", "scheduler.end_lr=1e-5"], "end_lr=1e-05"),
-        (["scheduler=cosine", "+scheduler.power=7"], "power=7"),
-        (["scheduler=linear", "+scheduler.timescale=77.0"], "timescale=77.0"),
+        (["scheduler=cosine", "scheduler.power=7"], "power=7"),
+        (["scheduler=linear", "scheduler.timescale=77.0"], "timescale=77.0"),
         (
             ["scheduler=stages", "scheduler.stages=[{shape:cosine,end:0.1,power:3}]"],
             "stages[0].power=3.0",
@@ -169,3 +169,35 @@ def test_a_sweep_across_families_sharing_a_field_runs_and_warns_once_per_job(use
     assert proc.stderr.count("IgnoredFieldWarning") == 1, proc.stderr  # constant's job only
     for job in range(4):
         assert user_app.result(f"sweep/{job}")["values"]
+
+
+@pytest.mark.full  # the full lane (CI): a multirun
+def test_a_sweep_across_families_sets_a_field_of_one_family_by_its_plain_name(user_app):
+    """``scheduler.<field>=<value>`` composes on every option, so one sweep sets a field that
+    only some of its families use; the jobs of the others warn, naming it, and run."""
+    user_app.run("-m", "scheduler=cosine,polynomial,wsd", "scheduler.power=3")
+    warned = {}
+    for job in range(3):
+        result = user_app.result(f"sweep/{job}")
+        assert result["scheduler"]["power"] == 3
+        assert result["values"]
+        warned[result["scheduler"]["name"]] = [
+            w for w in result["warnings"] if w.startswith("IgnoredFieldWarning")
+        ]
+    assert warned["polynomial"] == []
+    for family in ("cosine", "wsd"):
+        assert len(warned[family]) == 1 and "power=3" in warned[family][0], warned
+    # The polynomial job used it: its values are the polynomial of power 3.
+    polynomial = next(
+        user_app.result(f"sweep/{job}")
+        for job in range(3)
+        if user_app.result(f"sweep/{job}")["scheduler"]["name"] == "polynomial"
+    )
+    assert polynomial["values"][50] == pytest.approx(1e-3 * (1 - 50 / 100) ** 3, rel=1e-12)
+
+
+@pytest.mark.parametrize("typo", ["scheduler.powr=3", "scheduler.cylces=4"])
+def test_a_typo_is_still_rejected_by_hydra_on_every_option(user_app, typo):
+    proc = user_app.run("scheduler=wsd", typo, check=False)
+    assert proc.returncode != 0
+    assert f"Key '{typo.split('.')[1].split('=')[0]}' not in 'WsdOption'" in proc.stderr

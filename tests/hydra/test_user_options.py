@@ -37,7 +37,7 @@ def test_an_option_that_extends_ours_builds_its_schedule(user_app):
 
 def test_an_option_that_extends_ours_keeps_our_types_and_is_listed(user_app):
     user_app.write("conf/scheduler/cosine_sqrt.yaml", COSINE_SQRT)
-    proc = user_app.run("scheduler=cosine_sqrt", "scheduler.power=2", check=False)
+    proc = user_app.run("scheduler=cosine_sqrt", "scheduler.powr=2", check=False)
     assert proc.returncode != 0
-    assert "power" in proc.stderr
+    assert "Key 'powr' not in 'CosineOption'" in proc.stderr
     assert "cosine_sqrt" in user_app.run("--help").stdout

@@ -69,7 +69,7 @@ def hydra_option(fields: Fields) -> DictConfig:
     """The option Hydra composes for ``scheduler=<name>`` with ``scheduler.<field>=...``."""
     node = option_node(fields.get("name", "constant"))
     for field, value in fields.items():
-        if field not in node:  # a field of another family: Hydra needs +scheduler.<field>
+        if field not in node:  # not a field (every option has every field): ++scheduler.<key>
             OmegaConf.set_struct(node, False)
         node[field] = value
     return node

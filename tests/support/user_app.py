@@ -14,6 +14,7 @@ from pathlib import Path
 USER_APP = """
 import json
 import sys
+import warnings
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -25,13 +26,18 @@ from omegaconf import OmegaConf
 def main(cfg):
     heavy_before = sorted(m for m in ("jax", "optax") if m in sys.modules)
     kwargs = {} if cfg.runtime_steps is None else {"decay_steps": cfg.runtime_steps}
-    schedule = instantiate(cfg.scheduler, **kwargs)
-    if cfg.scheduler.get("_partial_"):
-        schedule = schedule(decay_steps=cfg.trainer.max_steps)
+    with warnings.catch_warnings(record=True) as caught:  # this job's own, each one shown
+        warnings.simplefilter("always")
+        schedule = instantiate(cfg.scheduler, **kwargs)
+        if cfg.scheduler.get("_partial_"):
+            schedule = schedule(decay_steps=cfg.trainer.max_steps)
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     result = {
         "scheduler": OmegaConf.to_container(cfg.scheduler, resolve=True),
         "values": [schedule(step) for step in range(cfg.probe_steps)],
         "heavy_modules_before_instantiate": heavy_before,
+        "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
     }
     out = HydraConfig.get().runtime.output_dir
     with open(f"{out}/values.json", "w") as f:
