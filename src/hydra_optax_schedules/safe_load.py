@@ -41,6 +41,8 @@ _LIST_FIELDS = ("milestones", "milestone_fractions")
 _MAPPING_FIELDS = ("shape_params",)
 _SCALARS = (bool, int, float, str, type(None))
 _MISSING = "???"
+#: The keys that ``instantiate`` reads itself and that change nothing in the schedule.
+_BUILDER_KEYS = ("_target_", "_partial_", "_recursive_", "_convert_")
 #: Where a value stands in the document: its keys and list indices from the top (``None``:
 #: nowhere, such as a keyword's value).
 Where = tuple[Any, ...] | None
@@ -58,8 +60,9 @@ def load_schedule(
     ``.hydra/config.yaml``, or a YAML file from someone else. The config is read as data:
 
     - ``_target_`` may be absent or one of :data:`TRUSTED_TARGETS`; any other value is
-      refused (and never imported). ``_partial_`` is accepted and ignored; any other key
-      that is not a ``SchedulerConfig`` field (``_args_``, ``_recursive_``, a typo) is refused.
+      refused (and never imported). ``_partial_`` and ``_recursive_`` (true or false) and
+      ``_convert_`` are accepted and ignored, as they change nothing in the schedule; any other
+      key that is not a ``SchedulerConfig`` field (``_args_``, a typo) is refused.
     - Every field holds one value (a number, string, boolean or null), except ``milestones``
       and ``milestone_fractions`` (lists of such values) and ``stages`` (a list of mappings
       of stage fields to such values). Any other mapping or list is refused, and so is any
@@ -131,17 +134,18 @@ def load_schedule(
             "imported or called",
             field="_target_",
         )
-    if "_partial_" in node and not isinstance(value_of("_partial_"), bool):
-        raise _refused(prefix, "_partial_", node["_partial_"], "expected true or false")
+    for flag in ("_partial_", "_recursive_"):  # instantiate refuses a _recursive_ of another type
+        if flag in node and not isinstance(value_of(flag), bool):
+            raise _refused(prefix, flag, node[flag], "expected true or false")
     # In the document's order, each key checked before its value is read. Only the builder's
-    # own keys are left out: _args_, _recursive_ and the like are refused.
+    # own keys are left out: _args_ and the like are refused.
     given = dict(node) if decay_steps is None else {**node, "decay_steps": decay_steps}
     values = {
         scheduler_key(prefix, name): _field_value(
             document, prefix, name, name, value, _item(where, name) if name in node else None
         )
         for name, value in given.items()
-        if name not in ("_target_", "_partial_")
+        if name not in _BUILDER_KEYS
     }
     values = scheduler_fields(values, prefix)
     return Schedule(SchedulerConfig(**values), field_prefix=prefix)

@@ -239,3 +239,13 @@ def test_from_dict_reads_the_repr_of_a_config_holding_numpy_scalars():
 def test_from_dict_reads_only_a_numpy_scalar_of_a_literal(text):
     with pytest.raises(ScheduleConfigError, match="only literal values"):
         SchedulerConfig.from_dict(SchedulerConfig, f"SchedulerConfig(lr={text})")
+
+
+def test_instantiates_own_flags_are_read_as_instantiate_reads_them():
+    text = MULTISTEP.replace("  name:", "  _recursive_: false\n  _convert_: all\n  name:")
+    expected = instantiate(OmegaConf.create(text).scheduler)
+    assert [load_schedule(text, key="scheduler")(s) for s in range(31)] == [
+        expected(s) for s in range(31)
+    ]
+    with pytest.raises(ScheduleConfigError, match=r"^scheduler\._recursive_='no' is refused"):
+        load_schedule(text.replace("_recursive_: false", "_recursive_: 'no'"), key="scheduler")

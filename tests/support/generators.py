@@ -216,6 +216,9 @@ def saved_configs(draw, broken=False):
     The scheduler node itself may be an interpolation of a node elsewhere (``${job}``)."""
     fields = draw(st.one_of(configs(), multistep_configs()))
     node = {"_target_": "hydra_optax_schedules.build_schedule"}
+    if draw(st.booleans()):  # instantiate's own flags, which change nothing in the schedule
+        node["_recursive_"] = draw(st.booleans())
+        node["_convert_"] = draw(st.sampled_from(["none", "partial", "object", "all", "ALL"]))
     run = {}
     breaks = draw(st.sampled_from(sorted(fields))) if broken and draw(st.booleans()) else None
     event(f"name={fields['name']}")
