@@ -199,6 +199,24 @@ def multistep_configs(draw):
     }
 
 
+@st.composite
+def stages_configs(draw):
+    """A valid ``stages`` config: stages of given lengths that fit the run, the last one
+    sometimes taking the rest."""
+    D = draw(st.integers(4, 10_000))
+    count = draw(st.integers(1, 3))
+    stages = []
+    for i in range(count):
+        stage = {
+            "shape": draw(st.sampled_from(["linear", "cosine", "constant"])),
+            "end": draw(st.floats(0.0, 1.0)),
+        }
+        if i < count - 1 or draw(st.booleans()):
+            stage["steps"] = draw(st.integers(1, D // count))
+        stages.append(stage)
+    return {"name": "stages", "lr": draw(st.floats(1e-8, 1e3)), "decay_steps": D, "stages": stages}
+
+
 def _decodable(value):
     """``value`` as the text ``oc.decode`` reads back to it, or None."""
     if value is None or isinstance(value, bool):
@@ -214,7 +232,7 @@ def saved_configs(draw, broken=False):
     holds a valid config's ``fields``, each written in one of ``FORMS`` (and, with
     ``broken``, at times one in ``BROKEN_FORMS``); ``run`` holds what the interpolations refer to.
     The scheduler node itself may be an interpolation of a node elsewhere (``${job}``)."""
-    fields = draw(st.one_of(configs(), multistep_configs()))
+    fields = draw(st.one_of(configs(), multistep_configs(), stages_configs()))
     node = {"_target_": "hydra_optax_schedules.build_schedule"}
     if draw(st.booleans()):  # instantiate's own flags, which change nothing in the schedule
         node["_recursive_"] = draw(st.booleans())
@@ -230,6 +248,14 @@ def saved_configs(draw, broken=False):
             run |= {f"m{i}": item for i, item in enumerate(value)}
             node[name] = "${run.ms}"
             event("milestones: each one an interpolation relative to the list")
+            continue
+        if name == "stages" and form != "plain":
+            # The list elsewhere; each stage's end there, relative to the stage: "." is the
+            # stage, ".." the list, "..." run.
+            run["stages"] = [{**stage, "end": f"${{...end{i}}}"} for i, stage in enumerate(value)]
+            run |= {f"end{i}": stage["end"] for i, stage in enumerate(value)}
+            node[name] = "${run.stages}"
+            event("stages: each end an interpolation relative to its stage")
             continue
         if form == "decode" and _decodable(value) is None:
             form = "absolute"
