@@ -140,7 +140,7 @@ class _Resolution:
 
     def _follow(self, item: Any, where: Path) -> Any:
         """``item`` (at ``where``) as its value: a container, or a resolved single value."""
-        if isinstance(item, (Mapping, list)):
+        if isinstance(item, (Mapping, list, tuple)):  # a tuple: from a Python mapping
             return Container(item, where)
         if is_interpolation(item):
             return _Resolution(self.document, where, self.chain).run(item)
@@ -176,7 +176,7 @@ def _index(container: Any, part: str, key: str) -> tuple[Any]:
     """``(part,)`` as the key or index of an item of ``container``, as OmegaConf selects it."""
     if isinstance(container, Mapping) and part in container:
         return (part,)
-    if isinstance(container, list):
+    if isinstance(container, (list, tuple)):
         try:
             index = int(part)
         except ValueError:
