@@ -249,3 +249,10 @@ def test_instantiates_own_flags_are_read_as_instantiate_reads_them():
     ]
     with pytest.raises(ScheduleConfigError, match=r"^scheduler\._recursive_='no' is refused"):
         load_schedule(text.replace("_recursive_: false", "_recursive_: 'no'"), key="scheduler")
+
+
+def test_from_dict_names_the_field_of_an_integer_of_more_digits_than_python_reads():
+    text = "SchedulerConfig(lr=1.0, decay_steps=" + "7" * 5000 + ")"
+    with pytest.raises(ScheduleConfigError, match=r"^decay_steps=<an integer of 5000 digits>") as e:
+        SchedulerConfig.from_dict(SchedulerConfig, text)
+    assert e.value.field == "decay_steps"

@@ -8,6 +8,7 @@ the caller's dataclass declares, and never imports or calls anything the data na
 from __future__ import annotations
 
 import ast
+import re
 import dataclasses
 import types
 import typing
@@ -22,6 +23,8 @@ __all__ = ["parse_dataclass"]
 
 ConfigT = TypeVar("ConfigT")
 _NONE_STRINGS = ("None", "null")
+#: A keyword set to an integer of more digits than Python reads (its limit is >= 640 digits).
+_LONG_INTEGER = re.compile(r"(\w+)\s*=\s*[-+]?(\d{640,})")
 #: What a message calls a field of these classes ("not a scheduler field").
 _KINDS = {"SchedulerConfig": "scheduler", "StageConfig": "stage"}
 
@@ -78,7 +81,15 @@ def _parse_repr(config_class: type, text: str, strict: bool) -> dict[str, Any]:
     """Read ``Name(a=1, b='x')`` with literals only; the name is checked, never resolved."""
     try:
         call = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
+    except SyntaxError as error:
+        too_long = _LONG_INTEGER.search(text)
+        if too_long is not None and "digits" in str(error):
+            name, digits = too_long.groups()
+            raise ScheduleConfigError(
+                f"{name}=<an integer of {len(digits)} digits> is invalid: more digits than "
+                "Python reads, and more than any field holds",
+                field=name,
+            ) from None
         call = None
     if not (isinstance(call, ast.Call) and not call.args and isinstance(call.func, ast.Name)):
         raise ScheduleConfigError(
