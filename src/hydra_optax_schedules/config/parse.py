@@ -8,8 +8,8 @@ the caller's dataclass declares, and never imports or calls anything the data na
 from __future__ import annotations
 
 import ast
-import re
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
