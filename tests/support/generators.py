@@ -207,10 +207,9 @@ def stages_configs(draw):
     count = draw(st.integers(1, 3))
     stages = []
     for i in range(count):
-        stage = {
-            "shape": draw(st.sampled_from(["linear", "cosine", "constant"])),
-            "end": draw(st.floats(0.0, 1.0)),
-        }
+        stage = {"shape": draw(st.sampled_from(["linear", "cosine", "constant"]))}
+        if stage["shape"] != "constant":  # a constant stage ends where it starts
+            stage["end"] = draw(st.floats(0.0, 1.0))
         if i < count - 1 or draw(st.booleans()):
             stage["steps"] = draw(st.integers(1, D // count))
         stages.append(stage)
@@ -252,8 +251,11 @@ def saved_configs(draw, broken=False):
         if name == "stages" and form != "plain":
             # The list elsewhere; each stage's end there, relative to the stage: "." is the
             # stage, ".." the list, "..." run.
-            run["stages"] = [{**stage, "end": f"${{...end{i}}}"} for i, stage in enumerate(value)]
-            run |= {f"end{i}": stage["end"] for i, stage in enumerate(value)}
+            run["stages"] = [
+                {**stage, "end": f"${{...end{i}}}"} if "end" in stage else stage
+                for i, stage in enumerate(value)
+            ]
+            run |= {f"end{i}": stage["end"] for i, stage in enumerate(value) if "end" in stage}
             node[name] = "${run.stages}"
             event("stages: each end an interpolation relative to its stage")
             continue
