@@ -210,8 +210,10 @@ def stages_configs(draw):
         stage = {"shape": draw(st.sampled_from(["linear", "cosine", "constant"]))}
         if stage["shape"] != "constant":  # a constant stage ends where it starts
             stage["end"] = draw(st.floats(0.0, 1.0))
-        if i < count - 1 or draw(st.booleans()):
+        if i < count - 1:
             stage["steps"] = draw(st.integers(1, D // count))
+        elif draw(st.booleans()):  # the stages cover the run exactly, or the last the rest
+            stage["steps"] = D - sum(previous["steps"] for previous in stages)
         stages.append(stage)
     return {"name": "stages", "lr": draw(st.floats(1e-8, 1e3)), "decay_steps": D, "stages": stages}
 
