@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from dataclasses import field
-from typing import Any, Dict, Optional  # noqa: UP035  OmegaConf reads typing's forms
+from typing import Any, Optional
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
@@ -69,11 +69,11 @@ OPTION_DEFAULTS: dict[str, Any] = {"lr": MISSING, "decay_steps": None}
 def _option_type(annotation: str) -> Any:
     """A field's type in the options: ``Any`` for numbers, so that ``instantiate(cfg.scheduler,
     decay_steps=np.int64(n))`` (or a JAX scalar) reaches the builder, which checks every value;
-    OmegaConf's typed nodes refuse NumPy and JAX scalars. A mapping of shape parameters is any
-    mapping (the builder checks its keys against the stage's shape). Strings keep their type."""
-    if annotation.startswith("dict"):
-        return Optional[Dict[str, Any]]  # noqa: UP006, UP045  OmegaConf reads typing's forms
-    return Any if "int" in annotation or "float" in annotation else annotation
+    OmegaConf's typed nodes refuse NumPy and JAX scalars. A mapping of shape parameters where
+    no shape types it is ``Any`` too: the builder checks that it is a mapping and its keys
+    against the shape (OmegaConf 2.3 cannot set a key of, nor merge a mapping into, an
+    ``Optional[Dict]`` node that is ``None``). Strings keep their type."""
+    return Any if any(kind in annotation for kind in ("int", "float", "dict")) else annotation
 
 
 def _make(name: str, fields: list[tuple[str, Any, Any]], doc: str, **kwargs: Any) -> type:

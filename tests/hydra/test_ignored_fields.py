@@ -201,3 +201,29 @@ def test_a_typo_is_still_rejected_by_hydra_on_every_option(user_app, typo):
     proc = user_app.run("scheduler=wsd", typo, check=False)
     assert proc.returncode != 0
     assert f"Key '{typo.split('.')[1].split('=')[0]}' not in 'WsdOption'" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        (["+scheduler=cosine", "scheduler.shape_params={exponent: 3}"], "shape_params.exponent"),
+        (
+            [
+                "+scheduler=stages",
+                "scheduler.stages=[{shape: linear, end: 0.1}]",
+                "scheduler.stages.0.shape_params={exponent: 3}",
+            ],
+            "stages[0].shape_params.exponent",
+        ),
+    ],
+)
+def test_a_mapping_of_shape_parameters_composes_and_the_builder_names_a_wrong_one(overrides, field):
+    """OmegaConf cannot merge a mapping into an Optional[Dict] node that is None (an
+    AttributeError); the options type it Any, and the builder checks it."""
+    from hydra import compose, initialize
+    from hydra.utils import instantiate
+
+    with initialize(version_base="1.3"):
+        cfg = compose(overrides=[*overrides, "+scheduler.lr=1e-3", "scheduler.decay_steps=10"])
+    with pytest.raises(Exception, match=re.escape(f"{field} is not a parameter")):
+        instantiate(cfg.scheduler)

@@ -432,8 +432,14 @@ def test_hydra_options_are_typed(conf_dir):
         assert "exponnt" in str(error.value.__cause__ or error.value)
         with pytest.raises(ConfigCompositionException, match="cosine_pwo"):
             compose("config", ["scheduler=cosine_pwo"])
+        # Every option has shape_params (a sweep across families composes); a shape without
+        # parameters has no keys in it to override, and the builder refuses a mapping of them,
+        # naming it, as from Python.
         with pytest.raises(ConfigCompositionException, match="shape_params"):
             compose("config", ["scheduler=cosine", "scheduler.shape_params.exponent=3"])
+        cfg = compose("config", ["scheduler=cosine", "scheduler.shape_params={exponent: 3}"])
+        with pytest.raises(Exception, match=r"shape_params\.exponent is not a parameter"):
+            instantiate(cfg.scheduler)
 
 
 # -- the viewer ----------------------------------------------------------------------------------
