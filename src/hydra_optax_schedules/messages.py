@@ -18,9 +18,15 @@ __all__ = [
     "invalid",
     "missing",
     "missing_required",
+    "from_run_length",
     "needs_length",
+    "run_length_conflict",
+    "run_steps_invalid",
     "unknown_field",
 ]
+
+#: The keyword that gives a builder the run length a trainer counts at runtime.
+RUN_STEPS = "run_steps"
 
 
 def invalid(prefix: str, field: str, value: Any, valid: str) -> ScheduleConfigError:
@@ -64,6 +70,33 @@ def needs_length(prefix: str, what: str) -> ScheduleConfigError:
     """``decay_steps=None is invalid: <what> needs the run length; ...``."""
     return ScheduleConfigError(
         f"{prefix}decay_steps=None is invalid: {what} needs the run length; set "
-        f"{prefix}decay_steps or pass decay_steps=... to instantiate() / build_schedule()",
+        f"{prefix}decay_steps or pass {RUN_STEPS}=... to instantiate() / build_schedule()",
         field="decay_steps",
+    )
+
+
+def run_steps_invalid(value: Any) -> ScheduleConfigError:
+    """``run_steps=0 is invalid: expected the run length, ...``."""
+    return ScheduleConfigError(
+        f"{RUN_STEPS}={show(value)} is invalid: expected the run length, a whole number of "
+        "steps in [1, 2**63)",
+        field=RUN_STEPS,
+    )
+
+
+def run_length_conflict(prefix: str, decay_steps: int, run_steps: int) -> ScheduleConfigError:
+    """``decay_steps=100 (set in the config) and run_steps=300 (...) disagree: ...``."""
+    return ScheduleConfigError(
+        f"{prefix}decay_steps={decay_steps} (set in the config) and {RUN_STEPS}={run_steps} "
+        "(the run length passed when the schedule is built) disagree: leave "
+        f"{prefix}decay_steps unset to take the run length, or set it to {run_steps}",
+        field="decay_steps",
+    )
+
+
+def from_run_length(error: ScheduleConfigError, prefix: str, run_steps: int) -> ScheduleConfigError:
+    """``error``, about a ``decay_steps`` the config left unset, saying where it came from."""
+    return ScheduleConfigError(
+        f"{error} ({prefix}decay_steps is the run length, {RUN_STEPS}={run_steps})",
+        field=error.field,
     )

@@ -37,7 +37,7 @@ STRING = ", not a string (from the environment: ${oc.decode:${oc.env:NAME}})"
 STEPS = "expected a whole number of steps in [0, 2**63)"
 FLOAT32 = "that float32 holds (<= 3.403e+38)"
 NEEDS_LENGTH = (
-    "needs the run length; set {p}decay_steps or pass decay_steps=... to instantiate() / "
+    "needs the run length; set {p}decay_steps or pass run_steps=... to instantiate() / "
     "build_schedule()"
 )
 DECAYING = "a decaying family (linear, cosine, exponential, polynomial)"

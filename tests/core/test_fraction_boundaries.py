@@ -119,7 +119,7 @@ def test_a_fraction_needs_the_run_length(kind):
         phases(decay_steps=None, **{f"{kind}_fraction": 0.5})
     assert str(error.value) == (
         f"decay_steps=None is invalid: {kind}_fraction=0.5 needs the run length; set "
-        "decay_steps or pass decay_steps=... to instantiate() / build_schedule()"
+        "decay_steps or pass run_steps=... to instantiate() / build_schedule()"
     )
     assert error.value.field == "decay_steps"
 

@@ -16,7 +16,7 @@ from hydra_optax_schedules.config.coerce import SCHEDULER_FIELDS, STAGE_FIELDS, 
 from hydra_optax_schedules.config.families import SCHEDULE_NAMES, default_for, family_shape
 from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.messages import invalid
+from hydra_optax_schedules.messages import invalid, run_length_conflict, run_steps_invalid
 from hydra_optax_schedules.shapes import SHAPES, Shape, shapes_for
 from hydra_optax_schedules.values import MAX_LR, MAX_STEPS, as_number, string_hint
 
@@ -55,8 +55,15 @@ class NormalizedConfig(SchedulerConfig):
         return SchedulerConfig(**{name: getattr(self, name) for name in self.__dataclass_fields__})
 
 
-def normalize(config: SchedulerConfig, prefix: str = "") -> NormalizedConfig:
-    """Check every field of ``config`` on its own; ``prefix`` names where it sits."""
+def normalize(
+    config: SchedulerConfig, prefix: str = "", run_steps: Any = None
+) -> NormalizedConfig:
+    """Check every field of ``config`` on its own; ``prefix`` names where it sits.
+
+    ``run_steps`` is the run length a trainer gives at runtime: it is ``decay_steps`` when
+    the config leaves that unset (``None`` or 0), must equal it when the config sets it, and
+    is an error naming both values otherwise.
+    """
 
     def optional(check: Any, field: str, **kwargs: Any) -> Any:
         value = getattr(config, field)
@@ -64,14 +71,21 @@ def normalize(config: SchedulerConfig, prefix: str = "") -> NormalizedConfig:
 
     name = _choice(prefix, "name", config.name, SCHEDULE_NAMES)
     family = SCHEDULE_NAMES[name]
-    decay_steps = optional(_count, "decay_steps")
+    decay_steps = optional(_count, "decay_steps") or None
+    if run_steps is not None:
+        run_length = as_number(run_steps)
+        if not isinstance(run_length, int) or not 1 <= run_length <= MAX_STEPS:
+            raise run_steps_invalid(run_steps)
+        if decay_steps is not None and decay_steps != run_length:
+            raise run_length_conflict(prefix, decay_steps, run_length)
+        decay_steps = run_length
     cooldown_shape = config.cooldown_shape
     if cooldown_shape is None:
         cooldown_shape = default_for(family, "cooldown_shape")
     return NormalizedConfig(
         lr=_rate(prefix, "lr", config.lr, positive=True),
         name=name,
-        decay_steps=decay_steps or None,
+        decay_steps=decay_steps,
         end_lr=optional(_rate, "end_lr"),
         end_lr_factor=optional(_real, "end_lr_factor"),
         cooldown_steps=_count(prefix, "cooldown_steps", config.cooldown_steps),
