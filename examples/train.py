@@ -8,7 +8,7 @@
 
 An MLP fits a fixed synthetic regression problem with plain JAX and optax, on the CPU in
 seconds. The pattern to copy is :func:`make_optimizer`: ``instantiate(cfg.scheduler,
-decay_steps=cfg.steps)`` returns an optax-compatible schedule, and ``optax.inject_hyperparams``
+run_steps=cfg.steps)`` returns an optax-compatible schedule, and ``optax.inject_hyperparams``
 keeps the learning rate of each update in the optimizer state, where it can be logged.
 
 The same group schedules any other hyperparameter: ``+scheduler@wd_schedule=cosine`` mounts a

@@ -10,6 +10,7 @@ is built, so sweeps across families can share fields.
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 
 import hypothesis.strategies as st
@@ -159,6 +160,30 @@ def test_the_command_line_warns_and_runs(user_app, overrides, field):
     proc = user_app.run(*overrides)
     assert "IgnoredFieldWarning" in proc.stderr and field in proc.stderr, proc.stderr
     assert user_app.result()["values"]
+
+
+def test_a_warning_from_instantiate_points_at_the_callers_line_and_names_the_full_key():
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    node = option_node("wsd")
+    node.lr, node.end_lr = 1.0, 1e-5
+    config = OmegaConf.create({"wd_schedule": node})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1
+        instantiate(config.wd_schedule, run_steps=100)
+    ours = [w for w in caught if issubclass(w.category, IgnoredFieldWarning)]
+    assert [(w.filename, w.lineno) for w in ours] == [(__file__, line)]
+    assert str(ours[0].message).startswith("wd_schedule.end_lr=1e-05 has no effect")
+
+
+def test_a_warning_in_an_app_points_at_the_apps_line(user_app):
+    proc = user_app.run("scheduler=wsd", "scheduler.end_lr=1e-5")
+    assert re.search(r"app\.py:\d+: IgnoredFieldWarning: scheduler\.end_lr=1e-05", proc.stderr), (
+        proc.stderr
+    )
+    assert "_instantiate2" not in proc.stderr
 
 
 @pytest.mark.full  # the full lane (CI): a multirun

@@ -25,6 +25,8 @@ from omegaconf import OmegaConf
 def main(cfg):
     heavy_before = sorted(m for m in ("jax", "optax") if m in sys.modules)
     kwargs = {} if cfg.runtime_steps is None else {"decay_steps": cfg.runtime_steps}
+    if cfg.get("run_steps") is not None:  # the run length, as examples/train.py gives it
+        kwargs["run_steps"] = cfg.run_steps
     schedule = instantiate(cfg.scheduler, **kwargs)
     if cfg.scheduler.get("_partial_"):
         schedule = schedule(decay_steps=cfg.trainer.max_steps)
@@ -53,6 +55,7 @@ scheduler:
   lr: 0.001
   decay_steps: ${trainer.max_steps}
 runtime_steps: null
+run_steps: null
 probe_steps: 120
 """
 
