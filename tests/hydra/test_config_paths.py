@@ -21,6 +21,7 @@ import hypothesis.strategies as st
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from hypothesis import given
 
@@ -29,7 +30,6 @@ from hydra_optax_schedules import (
     SchedulerConfig,
     build_lr_scheduler,
 )
-from hydra.errors import InstantiationException
 from hydra_optax_schedules.hydra_options import option_node
 
 from support.entry_paths import (
@@ -198,7 +198,9 @@ def test_a_derived_message_says_that_decay_steps_is_the_run_length():
 @pytest.mark.parametrize("path", sorted(RUNTIME_PATHS))
 def test_0_2_0s_decay_steps_keyword_overrides_the_configs_field(path):
     # The field itself, given at runtime: it replaces the config's (docs/hydra-app.md).
-    schedule = quiet(RUNTIME_PATHS[path], dict(lr=1.0, name="linear", decay_steps=10), decay_steps=20)
+    schedule = quiet(
+        RUNTIME_PATHS[path], dict(lr=1.0, name="linear", decay_steps=10), decay_steps=20
+    )
     assert schedule.config.decay_steps == 20
     assert schedule(10) == 0.5
 

@@ -150,6 +150,7 @@ PATHS = _paths(
     ),
 )
 
+
 def _lrview(fields: Fields, run_steps: Any) -> Schedule:
     """The viewer's build of a ``scheduler`` node with its ``steps`` (imported here: NumPy)."""
     from hydra_optax_schedules.viewer.app import build_with_run_length

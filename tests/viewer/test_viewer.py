@@ -434,7 +434,9 @@ def test_a_schedules_own_error_keeps_its_field_and_loses_the_traceback(tmp_path)
 
 def test_a_decay_steps_other_than_steps_is_one_line_naming_both(tmp_path):
     # As examples/train.py, which passes its steps as run_steps, refuses the same command line.
-    proc = run_viewer(tmp_path, "steps=300", "scheduler.decay_steps=100", status=1, full_error=False)
+    proc = run_viewer(
+        tmp_path, "steps=300", "scheduler.decay_steps=100", status=1, full_error=False
+    )
 
     line = assert_one_line_error(proc, "scheduler.decay_steps=100", "run_steps=300", "steps=300")
     assert "disagree" in line

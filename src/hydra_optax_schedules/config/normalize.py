@@ -55,9 +55,7 @@ class NormalizedConfig(SchedulerConfig):
         return SchedulerConfig(**{name: getattr(self, name) for name in self.__dataclass_fields__})
 
 
-def normalize(
-    config: SchedulerConfig, prefix: str = "", run_steps: Any = None
-) -> NormalizedConfig:
+def normalize(config: SchedulerConfig, prefix: str = "", run_steps: Any = None) -> NormalizedConfig:
     """Check every field of ``config`` on its own; ``prefix`` names where it sits.
 
     ``run_steps`` is the run length a trainer gives at runtime: it is ``decay_steps`` when
@@ -99,6 +97,7 @@ def normalize(
         power=_real(prefix, "power", config.power, positive=True),
         timescale=_real(prefix, "timescale", config.timescale, positive=True),
         cooldown_start=optional(_count, "cooldown_start"),
+        cooldown_start_fraction=optional(_real, "cooldown_start_fraction", at_most=1.0),
         cycles=_cycles(prefix, config.cycles),
         cycle_mult=_real(prefix, "cycle_mult", config.cycle_mult, positive=True),
         cycle_decay=_real(prefix, "cycle_decay", config.cycle_decay, positive=True),

@@ -19,9 +19,20 @@ from typing import Any, TypeVar
 
 from hydra_optax_schedules.config.parse import parse_dataclass
 
-__all__ = ["SchedulerConfig", "StageConfig"]
+__all__ = ["FRACTION_FIELDS", "STAGE_FRACTION_FIELDS", "SchedulerConfig", "StageConfig"]
 
 ConfigT = TypeVar("ConfigT")
+
+#: Each field counted in steps that has a form as a fraction of ``decay_steps``, and that form.
+FRACTION_FIELDS = {
+    "warmup_steps": "warmup_fraction",
+    "cooldown_steps": "cooldown_fraction",
+    "cooldown_start": "cooldown_start_fraction",
+    "rewarmup_steps": "rewarmup_fraction",
+    "milestones": "milestone_fractions",
+}
+#: The same for a stage's fields.
+STAGE_FRACTION_FIELDS = {"steps": "fraction"}
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,9 @@ class SchedulerConfig:
             keeps the shape it has without a cooldown (over ``decay_steps - warmup_steps``
             steps), and the cooldown runs over the next ``cooldown_steps`` steps from the value
             the schedule has at ``cooldown_start``.
+        cooldown_start_fraction: ... or the step nearest ``cooldown_start_fraction *
+            decay_steps`` (in [0, 1]; halves round up), e.g. 0.8 to branch the cooldown off
+            at 80% of the run.
         cycles: Restarts of a decaying family: the main phase is split into this many cycles
             (>= 1), each decaying from its peak to the end value.
         cycle_mult: Each cycle is this many times longer than the one before (> 0; SGDR's
@@ -153,6 +167,8 @@ class SchedulerConfig:
     decay_factor: float = 0.1
     stages: tuple[StageConfig, ...] | None = None
     shape_params: dict[str, float] | None = None
+    # After 0.2.0's fields, so that a config built with positional arguments keeps its meaning.
+    cooldown_start_fraction: float | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of field ``key``, or ``default`` if there is no such field."""
