@@ -14,7 +14,12 @@ from typing import Any
 
 from hydra_optax_schedules.config.coerce import SCHEDULER_FIELDS, STAGE_FIELDS, stage_fields
 from hydra_optax_schedules.config.families import SCHEDULE_NAMES, default_for, family_shape
-from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
+from hydra_optax_schedules.config.schema import (
+    FRACTION_FIELDS,
+    STAGE_FRACTION_FIELDS,
+    SchedulerConfig,
+    StageConfig,
+)
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import invalid, run_length_conflict, run_steps_invalid
 from hydra_optax_schedules.shapes import SHAPES, Shape, shapes_for
@@ -155,8 +160,26 @@ def _count(prefix: str, field: str, value: Any) -> int:
     number = as_number(value)
     if not isinstance(number, int) or not 0 <= number <= MAX_STEPS:
         valid = "expected a whole number of steps in [0, 2**63)"
-        raise invalid(prefix, field, value, valid + string_hint(value))
+        raise invalid(
+            prefix, field, value, valid + string_hint(value) + _fraction_hint(prefix, field, number)
+        )
     return number
+
+
+def _fraction_hint(prefix: str, field: str, number: int | float | None) -> str:
+    """For a fraction given to a field counted in steps (``warmup_steps=0.05``), the field
+    that takes it as a fraction of the run (``warmup_fraction``); else ``""``."""
+    if not isinstance(number, float) or not 0 < number < 1:
+        return ""
+    where, _, name = field.rpartition(".")
+    base, _, index = name.partition("[")
+    twins = STAGE_FRACTION_FIELDS if where else FRACTION_FIELDS
+    if base not in twins:
+        return ""
+    twin = f"{prefix}{where}.{twins[base]}" if where else f"{prefix}{twins[base]}"
+    if index:  # milestones[1] -> milestone_fractions: the whole list is given as fractions
+        return f"; to give them as fractions, set {twin} instead"
+    return f"; to give it as a fraction, set {twin}={number!r}"
 
 
 def _choice(prefix: str, field: str, value: Any, choices: Any) -> str:
