@@ -579,12 +579,14 @@ STAGES = [
     (
         {"stages": [{"stpes": 100}]},
         "stages[0].stpes",
-        f"{{p}}stages[0].stpes is not a stage field; did you mean steps? valid fields: {STAGE_FIELDS}",
+        "{p}stages[0].stpes is not a stage field; did you mean steps? valid fields: "
+        f"{STAGE_FIELDS}",
     ),
     (
         {"stages": [StageConfig(steps=50), {"steps": 50, "shpe": "cosine"}]},
         "stages[1].shpe",
-        f"{{p}}stages[1].shpe is not a stage field; did you mean shape? valid fields: {STAGE_FIELDS}",
+        "{p}stages[1].shpe is not a stage field; did you mean shape? valid fields: "
+        f"{STAGE_FIELDS}",
     ),
     (
         {"stages": [{"steps": 0}]},
