@@ -97,8 +97,9 @@ class Schedule:
         except ScheduleConfigError as error:
             # A message that shows decay_steps shows a value the config did not set: say so.
             filled = run_steps is not None and as_number(config.decay_steps) in (None, 0)
-            if filled and f"{field_prefix}decay_steps=" in str(error):
-                raise from_run_length(error, field_prefix, self.config.decay_steps) from None
+            length = self.config.decay_steps
+            if filled and length is not None and f"{field_prefix}decay_steps=" in str(error):
+                raise from_run_length(error, field_prefix, length) from None
             raise
         object.__setattr__(self, "pieces", pieces)
         object.__setattr__(self, "_starts", tuple(piece.start for piece in self.pieces))
