@@ -16,6 +16,9 @@ import pytest
 
 from hydra_optax_schedules import ScheduleConfigError, SchedulerConfig, build_lr_scheduler
 
+# A fraction that rounds to a phase of 0 steps has no effect, and says so (test_ignored_fields.py).
+pytestmark = pytest.mark.filterwarnings("ignore::hydra_optax_schedules.IgnoredFieldWarning")
+
 DECIMALS = (
     "0.0",
     "0.05",

@@ -3,7 +3,8 @@
 The rule (README): a field that differs from its default but changes nothing in the chosen
 schedule (an end value on a family that does not decay to one, ``power`` off the polynomial
 family, ``timescale`` off inverse_sqrt, a warmup's start or shape without a warmup, a
-cooldown's end or shape without a cooldown) is named in one warning per build. The schedule
+cooldown's end or shape without a cooldown, a fraction that rounds to a phase of 0 steps) is
+named in one warning per build. The schedule
 is built, so sweeps across families can share fields.
 """
 
@@ -43,11 +44,15 @@ def expected_ignored(case):
     if family != "inverse_sqrt" and case.get("timescale", 10000.0) != 10000.0:
         ignored.add("timescale")
     if W == 0:
+        if case.get("warmup_fraction"):  # a fraction that rounds to no warmup
+            ignored.add("warmup_fraction")
         if case.get("warmup_start_lr", 0.0) != 0.0:
             ignored.add("warmup_start_lr")
         if case.get("warmup_shape", "linear") != "linear":
             ignored.add("warmup_shape")
     if C == 0:
+        if case.get("cooldown_fraction"):  # a fraction that rounds to no cooldown
+            ignored.add("cooldown_fraction")
         if case.get("cooldown_lr", 0.0) != 0.0:
             ignored.add("cooldown_lr")
         if case.get("cooldown_shape") not in (None, cooldown_default):
