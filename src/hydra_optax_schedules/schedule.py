@@ -21,7 +21,7 @@ from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigErro
 from hydra_optax_schedules.evaluate import value_at, values_over
 from hydra_optax_schedules.messages import from_run_length
 from hydra_optax_schedules.piece import Piece
-from hydra_optax_schedules.plan import ineffective_fields, plan_pieces
+from hydra_optax_schedules.plan import Plan, ineffective_fields, plan
 from hydra_optax_schedules.values import as_number
 
 __all__ = ["Schedule", "build_lr_scheduler", "build_schedule"]
@@ -75,8 +75,8 @@ class Schedule:
             ScheduleConfigError: The config does not describe a schedule; the message names
                 the field, prefixed by ``field_prefix`` (e.g. ``"scheduler."``).
         """
-        self._plan(config, field_prefix, run_steps)
-        ignored = ineffective_fields(self.config, self.pieces)
+        planned = self._plan(config, field_prefix, run_steps)
+        ignored = ineffective_fields(self.config, planned)
         if ignored:
             settings = ", ".join(
                 f"{field_prefix}{field}={value!r}" for field, (value, _) in ignored.items()
@@ -90,10 +90,10 @@ class Schedule:
                 stacklevel=_stacklevel_outside_package(),
             )
 
-    def _plan(self, config: SchedulerConfig, field_prefix: str = "", run_steps: Any = None) -> None:
+    def _plan(self, config: SchedulerConfig, field_prefix: str = "", run_steps: Any = None) -> Plan:
         object.__setattr__(self, "config", normalize(config, field_prefix, run_steps))
         try:
-            pieces = plan_pieces(self.config, field_prefix)
+            planned = plan(self.config, field_prefix)
         except ScheduleConfigError as error:
             # A message that shows decay_steps shows a value the config did not set: say so.
             filled = run_steps is not None and as_number(config.decay_steps) in (None, 0)
@@ -101,8 +101,9 @@ class Schedule:
             if filled and length is not None and f"{field_prefix}decay_steps=" in str(error):
                 raise from_run_length(error, field_prefix, length) from None
             raise
-        object.__setattr__(self, "pieces", pieces)
+        object.__setattr__(self, "pieces", planned.pieces)
         object.__setattr__(self, "_starts", tuple(piece.start for piece in self.pieces))
+        return planned
 
     @property
     def phases(self) -> tuple[Piece, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 from hydra_optax_schedules.config.families import (
     WSD_COOLDOWN_FRACTION,
@@ -33,10 +34,24 @@ from hydra_optax_schedules.plan.milestones import milestone_pieces
 from hydra_optax_schedules.plan.stages import stage_pieces
 from hydra_optax_schedules.shapes import BUILTIN_SHAPES, HOST
 
-__all__ = ["plan_pieces"]
+__all__ = ["Plan", "plan", "plan_pieces"]
+
+
+class Plan(NamedTuple):
+    """A schedule's pieces, and ``at_branch``: the piece of the main phase that starts at the
+    step a branched cooldown starts at, left out of the pieces; the cooldown starts from its
+    first value (``None`` if there is no such piece)."""
+
+    pieces: tuple[Piece, ...]
+    at_branch: Piece | None = None
 
 
 def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]:
+    """The pieces of a normalized config's schedule, in order (:func:`plan`)."""
+    return plan(config, prefix).pieces
+
+
+def plan(config: NormalizedConfig, prefix: str = "") -> Plan:
     """The pieces of a normalized config's schedule, in order: its plan.
 
     Warmup ``[0, W)``, the main phase ``[W, D - C)`` (one phase, or its cycles, milestones or
@@ -118,8 +133,10 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
         phases.append(
             Piece(PieceKind.WARMUP, 0, warmup, shape, start_lr, lr, shape_arguments(shape))
         )
+    at_branch = None
     if branch is not None:
         cooldown_from = value_at(tuple(pieces), tuple(p.start for p in pieces), branch)
+        at_branch = next((p for p in pieces if p.start == branch and p.length != 0), None)
         pieces = _until(pieces, branch)
     elif cooldown > 0:
         assert total is not None  # a cooldown without the run length was refused above
@@ -141,7 +158,8 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
         )
     _check_finite(phases, prefix)
     # Empty phases (a main phase of 0 steps) are left out, unless last: the value it holds.
-    return tuple(p for i, p in enumerate(phases) if p.length != 0 or i == len(phases) - 1)
+    kept = tuple(p for i, p in enumerate(phases) if p.length != 0 or i == len(phases) - 1)
+    return Plan(kept, at_branch)
 
 
 def _check_finite(pieces: list[Piece], prefix: str) -> None:

@@ -32,6 +32,7 @@ from hydra_optax_schedules.config.families import (
 from hydra_optax_schedules.config.normalize import NormalizedConfig
 from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
 from hydra_optax_schedules.piece import Piece, PieceKind
+from hydra_optax_schedules.plan.assemble import Plan
 from hydra_optax_schedules.shapes import SHAPES
 
 __all__ = ["ineffective_fields"]
@@ -161,25 +162,27 @@ def _defaults(config: NormalizedConfig) -> dict[str, Any]:
     return defaults
 
 
-def ineffective_fields(
-    config: NormalizedConfig, pieces: tuple[Piece, ...]
-) -> dict[str, tuple[Any, str]]:
-    """The fields of a normalized config set to a value that changes nothing in ``pieces``.
+def ineffective_fields(config: NormalizedConfig, planned: Plan) -> dict[str, tuple[Any, str]]:
+    """The fields of a normalized config set to a value that changes nothing in its plan.
+
+    Args:
+        config: The config.
+        planned: Its plan (:func:`~.assemble.plan`).
 
     Returns:
         Each such field (``"power"``, ``"stages[1].power"``, ``"milestones[2]"``) mapped to
         its value and to what it would need to have an effect.
     """
     defaults = _defaults(config)
-    plan = _Plan.of(config, pieces)
+    plan = _Plan.of(config, planned.pieces)
+    starts_cooldown = _first_value_fields(config, planned.at_branch)
     ignored: dict[str, tuple[Any, str]] = {}
-    family_rules = _family_rules()
-    for field, (needs, has_it) in family_rules.items():
+    for field, (needs, has_it) in _family_rules().items():
         if getattr(config, field) != defaults[field] and not has_it(config):
             ignored[field] = (getattr(config, field), needs)
-    for field, (needs, has_it) in _plan_rules(config, plan).items():
+    for field, (needs, present) in _plan_rules(config, plan).items():
         value = getattr(config, field)
-        if field not in ignored and value != defaults[field] and not has_it:
+        if field not in ignored and value != defaults[field] and not present:
             if field.endswith("_fraction") and not value:
                 continue  # a fraction of 0 asks for no phase, and gets none
             ignored[field] = (value, needs)
@@ -187,7 +190,26 @@ def ineffective_fields(
         ignored.update(_lost_milestones(config, plan))
     if config.family == "stages":
         ignored.update(_stages(config, plan))
-    return dict(sorted(ignored.items(), key=lambda item: _order(item[0])))
+    kept = {field: why for field, why in ignored.items() if field not in starts_cooldown}
+    return dict(sorted(kept.items(), key=lambda item: _order(item[0])))
+
+
+def _first_value_fields(config: NormalizedConfig, piece: Piece | None) -> set[str]:
+    """The fields that set the first value of ``piece``, the piece a branched cooldown starts
+    at the first step of: the cooldown starts from that value, so they have an effect."""
+    if piece is None or piece.index is None:
+        return set()
+    if piece.kind is PieceKind.CYCLE and piece.index >= 1:  # its peak
+        return {"cycle_decay"}
+    if piece.kind is PieceKind.REWARMUP:  # the end value, not the peak
+        return {"rewarmup_steps", "rewarmup_fraction"}
+    if piece.kind is PieceKind.MILESTONE:  # lr * decay_factor ** k
+        field = "milestones" if config.milestones is not None else "milestone_fractions"
+        return {"decay_factor", f"{field}[{piece.index - 1}]"}
+    stages = config.stages or ()
+    if piece.kind is PieceKind.STAGE and stages[piece.index].start is not None:  # a jump
+        return {f"stages[{piece.index}]"}
+    return set()
 
 
 def _lost_milestones(config: NormalizedConfig, plan: _Plan) -> dict[str, tuple[Any, str]]:
