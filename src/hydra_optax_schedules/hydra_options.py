@@ -1,8 +1,8 @@
 """The options of Hydra's ``scheduler`` group: one typed dataclass per family.
 
 Each option is generated from ``SchedulerConfig``'s fields, so its fields and defaults cannot
-drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set or passed
-at ``instantiate`` time, fields that only another family uses are left out (Hydra rejects
+drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set, or given
+the run length at ``instantiate(cfg.scheduler, run_steps=n)`` time, fields that only another family uses are left out (Hydra rejects
 ``scheduler=cosine scheduler.power=2``), a field the family defaults shows the family's value,
 and ``_target_`` names the builder, so ``hydra.utils.instantiate(cfg.scheduler)`` returns the
 schedule. The built-in options are named below (``CosineOption``, ...); a shape registered as a

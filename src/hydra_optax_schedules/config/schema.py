@@ -87,8 +87,9 @@ class SchedulerConfig:
             (step decay at ``milestones``), ``"stages"`` (the main phase is ``stages``), or
             a shape registered with ``register_shape``.
         decay_steps: Length of the whole schedule, warmup and cooldown included. ``None``, or
-            the seed's default ``0``, means "not given": it is given at runtime, and must be
-            set before a schedule that needs it is built.
+            the seed's default ``0``, means "not given": the run length a trainer passes at
+            runtime (``run_steps``) is taken, and a schedule that needs one and has neither is
+            an error. A ``decay_steps`` set to another value than ``run_steps`` is an error.
         end_lr: Learning rate at the end of the main phase, before the cooldown. Exclusive
             with ``end_lr_factor`` (both may be given only if they agree).
         end_lr_factor: ``end_lr`` as a multiple of ``lr``.
