@@ -1,12 +1,13 @@
 """The options of Hydra's ``scheduler`` group: one typed dataclass per family.
 
 Each option is generated from ``SchedulerConfig``'s fields, so its fields and defaults cannot
-drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set, or given
-the run length at ``instantiate(cfg.scheduler, run_steps=n)`` time, fields that only another family uses are left out (Hydra rejects
-``scheduler=cosine scheduler.power=2``), a field the family defaults shows the family's value,
-and ``_target_`` names the builder, so ``hydra.utils.instantiate(cfg.scheduler)`` returns the
-schedule. The built-in options are named below (``CosineOption``, ...); a shape registered as a
-family gets its option (``<Name>Option``) when it is registered.
+drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set or given
+the run length by ``instantiate(cfg.scheduler, run_steps=n)``, fields that only another family
+uses are left out (Hydra rejects ``scheduler=cosine scheduler.power=2``), a field the family
+defaults shows the family's value, and ``_target_`` names the builder, so
+``hydra.utils.instantiate(cfg.scheduler)`` returns the schedule. The built-in options are named
+below (``CosineOption``, ...); a shape registered as a family gets its option (``<Name>Option``)
+when it is registered.
 
 The plugin (``hydra_plugins/hydra_optax_schedules``) serves them; this module imports nothing
 heavy.
