@@ -37,6 +37,7 @@ from support.entry_paths import (
     RUN_LENGTH_PATHS,
     RUNTIME_PATHS,
     hydra_option,
+    mounted,
     with_run_steps,
     with_runtime_length,
 )
@@ -210,3 +211,22 @@ def test_run_steps_and_the_0_2_0_keyword_given_together_must_agree():
     assert instantiate(node, decay_steps=20, run_steps=20)(10) == 0.5
     with pytest.raises(InstantiationException, match=r"decay_steps=20 .* run_steps=30"):
         instantiate(node, decay_steps=20, run_steps=30)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        dict(lr=-1.0),
+        dict(lr=1.0, name="cosine", cooldown_shape="1-sqrt"),
+        dict(lr=1.0, warmup_steps=0.05, decay_steps=100),
+        dict(lr=1.0, name="cosine", decay_steps=50, warmup_fraction=0.05, cooldown_steps=100),
+        dict(lr=1.0, name="cosine"),
+    ],
+)
+def test_an_app_and_lrview_give_the_same_message_for_the_same_config(fields):
+    # instantiate (an app) and build_lr_scheduler of the node (lrview) name fields alike.
+    node = mounted(hydra_option(fields))
+    from_app = builder_error(instantiate, node)
+    from_viewer = builder_error(build_lr_scheduler, node)
+    assert str(from_app) == str(from_viewer)
+    assert str(from_app).startswith("scheduler."), str(from_app)
