@@ -76,7 +76,7 @@ class Schedule:
                 the field, prefixed by ``field_prefix`` (e.g. ``"scheduler."``).
         """
         planned = self._plan(config, field_prefix, run_steps)
-        ignored = ineffective_fields(self.config, planned)
+        ignored = ineffective_fields(self.config, planned.pieces, planned.at_branch)
         if ignored:
             settings = ", ".join(
                 f"{field_prefix}{field}={value!r}" for field, (value, _) in ignored.items()

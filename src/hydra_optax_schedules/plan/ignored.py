@@ -32,7 +32,6 @@ from hydra_optax_schedules.config.families import (
 from hydra_optax_schedules.config.normalize import NormalizedConfig
 from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
 from hydra_optax_schedules.piece import Piece, PieceKind
-from hydra_optax_schedules.plan.assemble import Plan
 from hydra_optax_schedules.shapes import SHAPES
 
 __all__ = ["ineffective_fields"]
@@ -162,20 +161,24 @@ def _defaults(config: NormalizedConfig) -> dict[str, Any]:
     return defaults
 
 
-def ineffective_fields(config: NormalizedConfig, planned: Plan) -> dict[str, tuple[Any, str]]:
+def ineffective_fields(
+    config: NormalizedConfig, pieces: tuple[Piece, ...], at_branch: Piece | None = None
+) -> dict[str, tuple[Any, str]]:
     """The fields of a normalized config set to a value that changes nothing in its plan.
 
     Args:
         config: The config.
-        planned: Its plan (:func:`~.assemble.plan`).
+        pieces: Its plan's pieces.
+        at_branch: The piece a branched cooldown starts at the first step of, which the
+            pieces leave out (``Plan.at_branch``): the cooldown starts from its first value.
 
     Returns:
         Each such field (``"power"``, ``"stages[1].power"``, ``"milestones[2]"``) mapped to
         its value and to what it would need to have an effect.
     """
     defaults = _defaults(config)
-    plan = _Plan.of(config, planned.pieces)
-    starts_cooldown = _first_value_fields(config, planned.at_branch)
+    plan = _Plan.of(config, pieces)
+    starts_cooldown = _first_value_fields(config, at_branch)
     ignored: dict[str, tuple[Any, str]] = {}
     for field, (needs, has_it) in _family_rules().items():
         if getattr(config, field) != defaults[field] and not has_it(config):
