@@ -15,6 +15,7 @@ equal, and is an error naming both values and both sources when they differ, on 
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 
 import hypothesis.strategies as st
@@ -23,7 +24,7 @@ import numpy as np
 import pytest
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from hypothesis import given
+from hypothesis import assume, given
 
 from hydra_optax_schedules import (
     ScheduleConfigError,
@@ -32,6 +33,8 @@ from hydra_optax_schedules import (
 )
 from hydra_optax_schedules.hydra_options import option_node
 
+from support.composed_generators import composed_configs, reference_config
+from support.composed_reference import composed_lr
 from support.entry_paths import (
     PATHS,
     RUN_LENGTH_PATHS,
@@ -230,3 +233,26 @@ def test_an_app_and_lrview_give_the_same_message_for_the_same_config(fields):
     from_viewer = builder_error(build_lr_scheduler, node)
     assert str(from_app) == str(from_viewer)
     assert str(from_app).startswith("scheduler."), str(from_app)
+
+
+@given(composed_configs())
+def test_composed_configs_take_the_run_length_alike_on_every_path(case):
+    # Restarts, milestones, stages and a branched cooldown (cooldown_start_fraction too), the
+    # run length given at runtime: the reference's values on every path.
+    D = case["decay_steps"]
+    without = {k: v for k, v in case.items() if k != "decay_steps"}
+    try:
+        first = quiet(build_lr_scheduler, case)
+    except ScheduleConfigError:
+        assume(False)
+    config = reference_config(case)
+    steps = range(-1, D + config.get("cooldown_start", 0) + 8)
+    want = [composed_lr(step, **config) for step in steps]
+    assert all(
+        math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15)
+        for a, b in zip([first(s) for s in steps], want, strict=True)
+    )
+    for path, build in RUN_LENGTH_PATHS.items():
+        schedule = quiet(build, without, D)
+        assert schedule.config == first.config, path
+        assert [schedule(s) for s in steps] == [first(s) for s in steps], path

@@ -79,7 +79,10 @@ def hydra_option(fields: Fields) -> DictConfig:
     for field, value in fields.items():
         if field not in node:  # a field of another family: Hydra needs +scheduler.<field>
             OmegaConf.set_struct(node, False)
-        node[field] = value
+        if field == "stages" and isinstance(value, list):  # typed stages, as Hydra merges them
+            node = OmegaConf.merge(node, {"stages": value})
+        else:
+            node[field] = value
     return node
 
 
