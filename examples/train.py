@@ -8,7 +8,7 @@
 
 An MLP fits a fixed synthetic regression problem with plain JAX and optax, on the CPU in
 seconds. The pattern to copy is :func:`make_optimizer`: ``instantiate(cfg.scheduler,
-decay_steps=cfg.steps)`` returns an optax-compatible schedule, and ``optax.inject_hyperparams``
+run_steps=cfg.steps)`` returns an optax-compatible schedule, and ``optax.inject_hyperparams``
 keeps the learning rate of each update in the optimizer state, where it can be logged.
 
 The same group schedules any other hyperparameter: ``+scheduler@wd_schedule=cosine`` mounts a
@@ -93,10 +93,10 @@ def make_optimizer(cfg: DictConfig) -> optax.GradientTransformation:
     The weight decay follows ``cfg.wd_schedule`` if the config has one, else it is the
     constant ``cfg.optimizer.weight_decay``.
     """
-    schedule = instantiate(cfg.scheduler, decay_steps=cfg.steps)
+    schedule = instantiate(cfg.scheduler, run_steps=cfg.steps)
     weight_decay = cfg.optimizer.weight_decay
     if cfg.get("wd_schedule") is not None:
-        weight_decay = instantiate(cfg.wd_schedule, decay_steps=cfg.steps)
+        weight_decay = instantiate(cfg.wd_schedule, run_steps=cfg.steps)
     return optax.inject_hyperparams(optax.adamw)(learning_rate=schedule, weight_decay=weight_decay)
 
 

@@ -1,10 +1,10 @@
 """The options of Hydra's ``scheduler`` group: one typed dataclass per family.
 
 Each option is generated from ``SchedulerConfig``'s fields, so its fields and defaults cannot
-drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set or passed
-at ``instantiate`` time, every field is there (``scheduler.power=3`` composes on every option,
-and warns where it has no effect; Hydra rejects a typo), a field the family defaults shows the
-family's value, and ``_target_`` names the builder, so
+drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set or given
+the run length by ``instantiate(cfg.scheduler, run_steps=n)``, every field is there
+(``scheduler.power=3`` composes on every option, and warns where it has no effect; Hydra
+rejects a typo), a field the family defaults shows the family's value, and ``_target_`` names the builder, so
 ``hydra.utils.instantiate(cfg.scheduler)`` returns the schedule. The built-in options are named
 below (``CosineOption``, ...); a shape registered as a family gets its option
 (``<Name>Option``) when it is registered.

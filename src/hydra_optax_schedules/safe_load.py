@@ -53,6 +53,7 @@ def load_schedule(
     *,
     key: str | None = None,
     decay_steps: int | None = None,
+    run_steps: int | None = None,
 ) -> Schedule:
     """Build a schedule from a scheduler config read from a place you do not trust.
 
@@ -91,9 +92,12 @@ def load_schedule(
             run's whole config; ``None`` if ``data`` is the scheduler node itself.
             Interpolations are looked up from the top of ``data``, so pass the whole config
             and ``key`` rather than the node alone.
-        decay_steps: The run length, if the saved config leaves it to runtime
-            (``decay_steps: null``), like ``instantiate(cfg.scheduler, decay_steps=n)``.
-            It replaces the saved value.
+        decay_steps: A value for the field ``decay_steps``: it replaces the saved value,
+            like ``instantiate(cfg.scheduler, decay_steps=n)`` (0.2.0's way).
+        run_steps: The run length you count at runtime, as ``instantiate(cfg.scheduler,
+            run_steps=n)`` gives it: the saved ``decay_steps`` if that is unset
+            (``decay_steps: null``); a saved config with another ``decay_steps`` is an error
+            naming both.
 
     Returns:
         The validated schedule.
@@ -148,7 +152,7 @@ def load_schedule(
         if name not in _BUILDER_KEYS
     }
     values = scheduler_fields(values, prefix)
-    return Schedule(SchedulerConfig(**values), field_prefix=prefix)
+    return Schedule(SchedulerConfig(**values), field_prefix=prefix, run_steps=run_steps)
 
 
 def _read(data: Any) -> tuple[Any, tuple[Any, ...]]:

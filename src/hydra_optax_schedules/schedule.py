@@ -17,10 +17,12 @@ from typing import Any
 from hydra_optax_schedules.config.coerce import scheduler_fields, values_of
 from hydra_optax_schedules.config.normalize import NormalizedConfig, normalize
 from hydra_optax_schedules.config.schema import SchedulerConfig
-from hydra_optax_schedules.errors import IgnoredFieldWarning
+from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.evaluate import value_at, values_over
+from hydra_optax_schedules.messages import from_run_length
 from hydra_optax_schedules.piece import Piece
-from hydra_optax_schedules.plan import ineffective_fields, plan_pieces
+from hydra_optax_schedules.plan import Plan, ineffective_fields, plan
+from hydra_optax_schedules.values import as_number
 
 __all__ = ["Schedule", "build_lr_scheduler", "build_schedule"]
 
@@ -57,8 +59,13 @@ class Schedule:
     config: NormalizedConfig
     pieces: tuple[Piece, ...]
 
-    def __init__(self, config: SchedulerConfig, *, field_prefix: str = "") -> None:
+    def __init__(
+        self, config: SchedulerConfig, *, field_prefix: str = "", run_steps: Any = None
+    ) -> None:
         """Validate ``config`` and plan its pieces.
+
+        ``run_steps`` is the run length the caller counts (``build_schedule``): the config's
+        ``decay_steps`` if that is unset, else it must equal it.
 
         Warns:
             IgnoredFieldWarning: Once, naming every field set to a value that has no effect
@@ -68,8 +75,8 @@ class Schedule:
             ScheduleConfigError: The config does not describe a schedule; the message names
                 the field, prefixed by ``field_prefix`` (e.g. ``"scheduler."``).
         """
-        self._plan(config, field_prefix)
-        ignored = ineffective_fields(self.config, self.pieces)
+        planned = self._plan(config, field_prefix, run_steps)
+        ignored = ineffective_fields(self.config, planned.pieces, planned.at_branch)
         if ignored:
             settings = ", ".join(
                 f"{field_prefix}{field}={value!r}" for field, (value, _) in ignored.items()
@@ -83,10 +90,20 @@ class Schedule:
                 stacklevel=_stacklevel_outside_package(),
             )
 
-    def _plan(self, config: SchedulerConfig, field_prefix: str = "") -> None:
-        object.__setattr__(self, "config", normalize(config, field_prefix))
-        object.__setattr__(self, "pieces", plan_pieces(self.config, field_prefix))
+    def _plan(self, config: SchedulerConfig, field_prefix: str = "", run_steps: Any = None) -> Plan:
+        object.__setattr__(self, "config", normalize(config, field_prefix, run_steps))
+        try:
+            planned = plan(self.config, field_prefix)
+        except ScheduleConfigError as error:
+            # A message that shows decay_steps shows a value the config did not set: say so.
+            filled = run_steps is not None and as_number(config.decay_steps) in (None, 0)
+            length = self.config.decay_steps
+            if filled and length is not None and f"{field_prefix}decay_steps=" in str(error):
+                raise from_run_length(error, field_prefix, length) from None
+            raise
+        object.__setattr__(self, "pieces", planned.pieces)
         object.__setattr__(self, "_starts", tuple(piece.start for piece in self.pieces))
+        return planned
 
     @property
     def phases(self) -> tuple[Piece, ...]:
@@ -153,28 +170,61 @@ def _frozen(value: Any) -> Any:
     return value
 
 
+#: The packages whose frames a warning skips: this one, and Hydra's and OmegaConf's, which call
+#: the builder for ``hydra.utils.instantiate``; the warning points at the user's line.
+_CALLERS_SKIPPED = (f"{__package__}.", "hydra.", "omegaconf.")
+
+
 def _stacklevel_outside_package() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside this package."""
+    """The ``stacklevel`` that points a warning at the first caller outside this package (and
+    outside Hydra and OmegaConf, when the schedule is built by ``instantiate``)."""
     frame: FrameType | None = sys._getframe(1)
     level = 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__):
+    while frame is not None and _skipped(frame.f_globals.get("__name__", "")):
         frame, level = frame.f_back, level + 1
     return level
 
 
-def build_schedule(**fields: Any) -> Schedule:
+def _skipped(module: str) -> bool:
+    return module == __package__ or module.startswith(_CALLERS_SKIPPED)
+
+
+def _hydra_key(caller: FrameType | None) -> str:
+    """``"scheduler."`` when ``caller`` is ``hydra.utils.instantiate`` building the node at
+    ``scheduler``, so that its fields are named as the command line names them; else ``""``.
+
+    Hydra 1.3 calls a ``_target_`` from ``_call_target``, which holds the node's full key (it
+    adds it to the error it raises as ``full_key: scheduler``). Any other caller, or a Hydra
+    that calls it otherwise, gets ``""``: the bare field names, as before.
+    """
+    if caller is None or not caller.f_globals.get("__name__", "").startswith("hydra."):
+        return ""
+    key = caller.f_locals.get("full_key") if caller.f_code.co_name == "_call_target" else None
+    return f"{key}." if isinstance(key, str) and key else ""
+
+
+def build_schedule(*, run_steps: Any = None, **fields: Any) -> Schedule:
     """Build a schedule from ``SchedulerConfig``'s fields given as keywords.
 
-    This is the ``_target_`` of every option of Hydra's ``scheduler`` group, so
-    ``instantiate(cfg.scheduler, decay_steps=n)`` fills in the run length at runtime.
+    This is the ``_target_`` of every option of Hydra's ``scheduler`` group, so a trainer
+    gives the run length it counts with ``instantiate(cfg.scheduler, run_steps=n)``.
+
+    Args:
+        run_steps: The run length, known at runtime (a Python, NumPy or JAX integer >= 1).
+            It is ``decay_steps`` when the config leaves that unset; a config that sets
+            ``decay_steps`` to another value is an error naming both. (A keyword
+            ``decay_steps=n``, as in 0.2.0, is the field itself: it overrides the config's.)
+        **fields: ``SchedulerConfig``'s fields.
 
     Raises:
-        ScheduleConfigError: A field is unknown, missing or invalid.
+        ScheduleConfigError: A field is unknown, missing or invalid, or ``run_steps``
+            disagrees with the config's ``decay_steps``. Called by ``hydra.utils.instantiate``,
+            the fields are named by their full key (``scheduler.lr``).
     """
-    return _build(fields, prefix="")
+    return _build(fields, _hydra_key(sys._getframe(1)), run_steps)
 
 
-def build_lr_scheduler(scheduler_config: ConfigLike) -> Schedule:
+def build_lr_scheduler(scheduler_config: ConfigLike, *, run_steps: Any = None) -> Schedule:
     """Build learning rate schedule from config (xlstm-jax's entry point).
 
     Supports constant, linear, cosine decay, exponential decay, polynomial, inverse-sqrt,
@@ -188,6 +238,8 @@ def build_lr_scheduler(scheduler_config: ConfigLike) -> Schedule:
             ``OmegaConf.to_object(cfg.scheduler)``), a Hydra/OmegaConf ``DictConfig`` node, or
             a mapping with ``SchedulerConfig``'s keys (Hydra's ``_target_`` / ``_partial_`` are
             ignored).
+        run_steps: The run length, known at runtime: ``decay_steps`` when the config leaves
+            it unset; a config that sets another ``decay_steps`` is an error naming both.
 
     Returns:
         The schedule: an optax-compatible callable ``step -> lr``.
@@ -203,11 +255,14 @@ def build_lr_scheduler(scheduler_config: ConfigLike) -> Schedule:
         ... )
         >>> schedule(5)
         0.5
+        >>> build_lr_scheduler(SchedulerConfig(lr=1.0, name="linear"), run_steps=10)(5)
+        0.5
     """
     values, prefix = values_of(scheduler_config, what="build_lr_scheduler")
-    return _build(values, prefix)
+    return _build(values, prefix, run_steps)
 
 
-def _build(values: dict[str, Any], prefix: str) -> Schedule:
+def _build(values: dict[str, Any], prefix: str, run_steps: Any = None) -> Schedule:
     """Check that ``values`` has exactly scheduler fields (Hydra's keys aside), then build."""
-    return Schedule(SchedulerConfig(**scheduler_fields(values, prefix)), field_prefix=prefix)
+    config = SchedulerConfig(**scheduler_fields(values, prefix))
+    return Schedule(config, field_prefix=prefix, run_steps=run_steps)

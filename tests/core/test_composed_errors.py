@@ -37,7 +37,7 @@ STRING = ", not a string (from the environment: ${oc.decode:${oc.env:NAME}})"
 STEPS = "expected a whole number of steps in [0, 2**63)"
 FLOAT32 = "that float32 holds (<= 3.403e+38)"
 NEEDS_LENGTH = (
-    "needs the run length; set {p}decay_steps or pass decay_steps=... to instantiate() / "
+    "needs the run length; set {p}decay_steps or pass run_steps=... to instantiate() / "
     "build_schedule()"
 )
 DECAYING = "a decaying family (linear, cosine, exponential, polynomial)"
@@ -579,12 +579,14 @@ STAGES = [
     (
         {"stages": [{"stpes": 100}]},
         "stages[0].stpes",
-        f"{{p}}stages[0].stpes is not a stage field; valid fields: {STAGE_FIELDS}",
+        "{p}stages[0].stpes is not a stage field; did you mean steps? valid fields: "
+        f"{STAGE_FIELDS}",
     ),
     (
         {"stages": [StageConfig(steps=50), {"steps": 50, "shpe": "cosine"}]},
         "stages[1].shpe",
-        f"{{p}}stages[1].shpe is not a stage field; valid fields: {STAGE_FIELDS}",
+        "{p}stages[1].shpe is not a stage field; did you mean shape? valid fields: "
+        f"{STAGE_FIELDS}",
     ),
     (
         {"stages": [{"steps": 0}]},

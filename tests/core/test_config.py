@@ -49,6 +49,7 @@ ADDED_FIELDS = {
     "decay_factor": 0.1,
     "stages": None,
     "shape_params": None,
+    "cooldown_start_fraction": None,
 }
 
 

@@ -27,8 +27,10 @@ FIELDS = (
     "lr, name, decay_steps, end_lr, end_lr_factor, cooldown_steps, warmup_steps, cooldown_lr, "
     "warmup_start_lr, warmup_shape, warmup_fraction, cooldown_shape, cooldown_fraction, power, "
     "timescale, cooldown_start, cycles, cycle_mult, cycle_decay, rewarmup_steps, "
-    "rewarmup_fraction, milestones, milestone_fractions, decay_factor, stages, shape_params"
+    "rewarmup_fraction, milestones, milestone_fractions, decay_factor, stages, shape_params, "
+    "cooldown_start_fraction"
 )
+WARMUP_GUESS = "did you mean warmup_steps, warmup_shape, warmup_start_lr or warmup_fraction?"
 
 
 @pytest.mark.parametrize(("config", "kind"), [([1.0], "list"), (SchedulerConfig, "type")])
@@ -43,10 +45,38 @@ def test_other_objects_are_a_type_error_naming_their_type(config, kind):
 def test_an_unknown_key_is_refused_with_the_valid_fields():
     with pytest.raises(ScheduleConfigError) as error:
         build_lr_scheduler({"lr": 1.0, "warmup": 3})
-    assert str(error.value) == f"warmup is not a scheduler field; valid fields: {FIELDS}"
+    assert str(error.value) == (
+        f"warmup is not a scheduler field; {WARMUP_GUESS} valid fields: {FIELDS}"
+    )
     assert error.value.field == "warmup"
-    with pytest.raises(ScheduleConfigError, match=r"^powr is not a scheduler field"):
+    with pytest.raises(
+        ScheduleConfigError, match=r"^powr is not a scheduler field; did you mean power\?"
+    ):
         build_schedule(lr=1.0, powr=2.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "guess"),
+    [
+        ("lrr", "lr"),
+        ("min_lr", "end_lr"),
+        ("learning_rate", "lr"),
+        ("total_steps", "decay_steps"),
+        ("cycle", "cycles, cycle_mult or cycle_decay"),
+        ("milestone", "milestones or milestone_fractions"),
+        ("cooldown_start_frac", "cooldown_start_fraction or cooldown_start"),
+    ],
+)
+def test_an_unknown_key_suggests_the_fields_it_may_mean(key, guess):
+    with pytest.raises(ScheduleConfigError) as error:
+        build_lr_scheduler({"lr": 1.0, key: 3})
+    assert str(error.value).startswith(f"{key} is not a scheduler field; did you mean {guess}? ")
+
+
+def test_a_key_like_no_field_suggests_nothing():
+    with pytest.raises(ScheduleConfigError) as error:
+        build_lr_scheduler({"lr": 1.0, "xyz": 3})
+    assert str(error.value) == f"xyz is not a scheduler field; valid fields: {FIELDS}"
 
 
 def test_a_mapping_without_lr_is_refused_naming_lr():
@@ -112,11 +142,15 @@ def test_any_integral_number_is_a_step_count():
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"lr": 1.0, "warmup": 3}, f"warmup is not a scheduler field; valid fields: {FIELDS}"),
+        (
+            {"lr": 1.0, "warmup": 3},
+            f"warmup is not a scheduler field; {WARMUP_GUESS} valid fields: {FIELDS}",
+        ),
         ({"name": "constant"}, "lr is missing: the peak learning rate is required"),
         (
             {"lr": 1.0, "name": "stages", "stages": [{"stpes": 3}]},
-            "stages[0].stpes is not a stage field; valid fields: steps, fraction, shape, start, "
+            "stages[0].stpes is not a stage field; did you mean steps? valid fields: steps, "
+            "fraction, shape, start, "
             "end, power, shape_params",
         ),
     ],

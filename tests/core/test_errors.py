@@ -45,7 +45,7 @@ def test_warmup_plus_cooldown_longer_than_the_run_names_all_three():
 @pytest.mark.parametrize("name", ["linear", "cosine", "exponential"])
 def test_unset_decay_steps_says_how_to_set_it(name):
     with pytest.raises(
-        ScheduleConfigError, match=r"decay_steps=None.*pass decay_steps=\.\.\. to instantiate"
+        ScheduleConfigError, match=r"decay_steps=None.*pass run_steps=\.\.\. to instantiate"
     ):
         build(lr=1.0, name=name, decay_steps=None, end_lr=0.1)
 
@@ -234,7 +234,7 @@ def refusal(**fields):
 def test_a_decaying_family_without_the_run_length_says_the_family_needs_it(name):
     assert refusal(lr=1.0, name=name, decay_steps=None) == (
         f"decay_steps=None is invalid: the {name} schedule needs the run length; set "
-        "decay_steps or pass decay_steps=... to instantiate() / build_schedule()",
+        "decay_steps or pass run_steps=... to instantiate() / build_schedule()",
         "decay_steps",
     )
 
@@ -259,7 +259,7 @@ def test_a_cooldown_without_the_run_length_names_what_needs_it(name, what, coold
 def test_wsd_without_the_run_length_names_its_default_cooldown_not_a_field(cooldown_start):
     assert refusal(lr=1.0, name="wsd", decay_steps=None, cooldown_start=cooldown_start) == (
         "decay_steps=None is invalid: the wsd schedule, whose default cooldown is 0.2 of the "
-        "run, needs the run length; set decay_steps or pass decay_steps=... to instantiate() / "
+        "run, needs the run length; set decay_steps or pass run_steps=... to instantiate() / "
         "build_schedule()",
         "decay_steps",
     )

@@ -16,6 +16,9 @@ import pytest
 
 from hydra_optax_schedules import ScheduleConfigError, SchedulerConfig, build_lr_scheduler
 
+# A fraction that rounds to a phase of 0 steps has no effect, and says so (test_ignored_fields.py).
+pytestmark = pytest.mark.filterwarnings("ignore::hydra_optax_schedules.IgnoredFieldWarning")
+
 DECIMALS = (
     "0.0",
     "0.05",
@@ -119,7 +122,7 @@ def test_a_fraction_needs_the_run_length(kind):
         phases(decay_steps=None, **{f"{kind}_fraction": 0.5})
     assert str(error.value) == (
         f"decay_steps=None is invalid: {kind}_fraction=0.5 needs the run length; set "
-        "decay_steps or pass decay_steps=... to instantiate() / build_schedule()"
+        "decay_steps or pass run_steps=... to instantiate() / build_schedule()"
     )
     assert error.value.field == "decay_steps"
 
@@ -168,3 +171,95 @@ def test_a_decaying_family_without_a_main_phase_is_refused():
         "needs a main phase of at least one step"
     )
     assert error.value.field == "decay_steps"
+
+
+def branched(**fields):
+    """``{name: (start, length)}`` of a constant schedule with a branched cooldown."""
+    return phases(cooldown_steps=1, **fields)
+
+
+@pytest.mark.parametrize("D", [1, 2, 3, 7, 10, 20, 33, 90, 12345])
+def test_a_cooldown_branches_off_at_the_nearest_step_to_the_exact_fraction(D):
+    for text in DECIMALS:
+        S = nearest(Fraction(text) * D)
+        got = branched(decay_steps=D, cooldown_start_fraction=float(text))
+        assert got["cooldown"] == (S, 1), text
+        assert got == branched(decay_steps=D, cooldown_start=S), text
+
+
+def test_the_branch_fraction_rounds_halves_up_from_the_written_decimal():
+    # 0.35 * 90 = 31.5 exactly (the float 0.35 is a little less); 0.25 * 10 = 2.5
+    assert branched(decay_steps=90, cooldown_start_fraction=0.35)["cooldown"] == (32, 1)
+    assert branched(decay_steps=10, cooldown_start_fraction=0.25)["cooldown"] == (3, 1)
+
+
+def test_a_branch_as_steps_and_as_a_fraction_is_refused():
+    with pytest.raises(ScheduleConfigError) as error:
+        branched(decay_steps=100, cooldown_start=80, cooldown_start_fraction=0.8)
+    assert str(error.value) == (
+        "cooldown_start=80 and cooldown_start_fraction=0.8 are both set: set only one of them"
+    )
+    assert error.value.field == "cooldown_start_fraction"
+
+
+def test_a_branch_fraction_needs_the_run_length():
+    with pytest.raises(ScheduleConfigError) as error:
+        branched(decay_steps=None, cooldown_start_fraction=0.8)
+    assert str(error.value) == (
+        "decay_steps=None is invalid: cooldown_start_fraction=0.8 needs the run length; set "
+        "decay_steps or pass run_steps=... to instantiate() / build_schedule()"
+    )
+    assert error.value.field == "decay_steps"
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5, float("nan")])
+def test_a_branch_fraction_is_in_0_1(fraction):
+    with pytest.raises(ScheduleConfigError) as error:
+        branched(decay_steps=100, cooldown_start_fraction=fraction)
+    assert str(error.value) == (
+        f"cooldown_start_fraction={fraction!r} is invalid: expected a number in [0, 1]"
+    )
+
+
+def test_a_branch_before_the_warmup_names_both_fractions_it_came_from():
+    with pytest.raises(ScheduleConfigError) as error:
+        branched(decay_steps=100, warmup_fraction=0.2, cooldown_start_fraction=0.1)
+    assert str(error.value) == (
+        "cooldown_start=10 (from cooldown_start_fraction=0.1 of decay_steps=100) is invalid: "
+        "the cooldown starts after the warmup: expected a step >= warmup_steps=20 (from "
+        "warmup_fraction=0.2 of decay_steps=100)"
+    )
+    assert error.value.field == "cooldown_start_fraction"
+
+
+def test_a_length_from_a_fraction_is_named_with_the_fraction_it_came_from():
+    # The issue's message named a warmup_steps=3 the user never set.
+    with pytest.raises(ScheduleConfigError) as error:
+        phases(decay_steps=50, warmup_fraction=0.05, cooldown_steps=100)
+    assert str(error.value) == (
+        "warmup_steps=3 (from warmup_fraction=0.05 of decay_steps=50) + cooldown_steps=100 > "
+        "decay_steps=50 is invalid: warmup and cooldown must fit in decay_steps"
+    )
+
+
+def test_wsds_default_cooldown_is_named_as_the_default_in_a_message():
+    with pytest.raises(ScheduleConfigError) as error:
+        build_lr_scheduler(SchedulerConfig(lr=1.0, name="wsd", decay_steps=10, warmup_steps=9))
+    assert str(error.value) == (
+        "warmup_steps=9 + cooldown_steps=2 (wsd's default cooldown, 0.2 of decay_steps=10) > "
+        "decay_steps=10 is invalid: warmup and cooldown must fit in decay_steps"
+    )
+
+
+def test_a_main_phase_of_0_steps_names_where_each_length_came_from():
+    with pytest.raises(ScheduleConfigError) as error:
+        build_lr_scheduler(
+            SchedulerConfig(
+                lr=1.0, name="cosine", decay_steps=10, warmup_fraction=0.4, cooldown_fraction=0.6
+            )
+        )
+    assert str(error.value) == (
+        "decay_steps=10 - warmup_steps=4 (from warmup_fraction=0.4 of decay_steps=10) - "
+        "cooldown_steps=6 (from cooldown_fraction=0.6 of decay_steps=10) = 0 is invalid: the "
+        "cosine schedule needs a main phase of at least one step"
+    )

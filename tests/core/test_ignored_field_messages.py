@@ -137,3 +137,93 @@ def test_the_warning_points_at_the_callers_line():
     assert caught[0].filename == __file__
     with open(__file__) as source:
         assert "# this line" in source.readlines()[caught[0].lineno - 1]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (  # the example: a branch inside the first of 4 cycles
+            dict(
+                name="cosine",
+                decay_steps=100,
+                cycles=4,
+                cycle_decay=0.5,
+                rewarmup_steps=5,
+                cooldown_start=10,
+                cooldown_steps=10,
+            ),
+            "cycle_decay=0.5, rewarmup_steps=5 have no effect on this cosine schedule "
+            "(cycle_decay needs a cycle after the first before the cooldown branches off at step "
+            "10; rewarmup_steps needs a cycle after the first before the cooldown branches off "
+            "at step 10); it is built as if unset",
+        ),
+        (  # a branch where the warmup ends: no main phase at all
+            dict(
+                name="polynomial",
+                decay_steps=100,
+                power=3.0,
+                end_lr_factor=0.1,
+                warmup_steps=10,
+                cooldown_start_fraction=0.1,
+                cooldown_steps=10,
+            ),
+            "end_lr_factor=0.1, power=3.0 have no effect on this polynomial schedule "
+            "(end_lr_factor needs a main phase before the cooldown branches off at step 10; "
+            "power needs a main phase before the cooldown branches off at step 10); it is built "
+            "as if unset",
+        ),
+        (
+            dict(
+                name="multistep",
+                decay_steps=100,
+                milestones=[30, 60, 90],
+                cooldown_start=60,
+                cooldown_steps=10,
+            ),
+            "milestones[2]=90 has no effect on this multistep schedule (milestones[2] needs a "
+            "milestone step before the cooldown branches off at step 60); it is built as if unset",
+        ),
+        (
+            dict(
+                name="stages",
+                decay_steps=100,
+                stages=[{"steps": 40, "shape": "cosine", "end": 0.5}, {"shape": "constant"}],
+                cooldown_start=40,
+                cooldown_steps=10,
+            ),
+            "stages[1]={'shape': 'constant'} has no effect on this stages schedule (stages[1] "
+            "needs a stage that starts before the cooldown branches off at step 40); it is built "
+            "as if unset",
+        ),
+        (
+            dict(name="constant", decay_steps=100, warmup_fraction=0.004),
+            "warmup_fraction=0.004 has no effect on this constant schedule (warmup_fraction "
+            "needs a fraction that rounds to at least 1 step of decay_steps=100); it is built "
+            "as if unset",
+        ),
+    ],
+)
+def test_a_field_whose_pieces_the_plan_removed_warns(fields, message):
+    assert message_of(lr=1.0, **fields) == message
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # The branch is the first step of cycle 1: the cooldown starts from its peak.
+        dict(name="linear", decay_steps=100, cycles=2, cycle_decay=0.5, cooldown_start=50),
+        # ... of milestone 2: the cooldown starts from lr * decay_factor ** 2.
+        dict(name="multistep", decay_steps=100, milestones=[30, 60], cooldown_start=60),
+        # ... of a stage that jumps: the cooldown starts from its start.
+        dict(
+            name="stages",
+            decay_steps=100,
+            stages=[{"steps": 40}, {"start": 0.3, "shape": "constant"}],
+            cooldown_start=40,
+        ),
+        dict(name="constant", warmup_fraction=0.0, cooldown_fraction=0.0, cooldown_steps=0),
+    ],
+)
+def test_a_piece_the_cooldown_starts_from_and_a_fraction_of_0_do_not_warn(fields):
+    _, caught = warnings_of(**{"lr": 1.0, "decay_steps": 100, "cooldown_steps": 10, **fields})
+    assert caught == []

@@ -6,19 +6,25 @@ A config reaches the builder as a ``SchedulerConfig``, a mapping, keywords of
 or ``SchedulerConfig.from_dict`` (JSON). Fields left out take their defaults, which must be
 the same on every path: ``decay_steps`` of 0 (the seed's default) or ``None`` is "not given",
 and a family's own defaults (``wsd``'s 1-sqrt cooldown) apply however the config arrives.
+
+The run length a trainer counts reaches every path as ``run_steps`` (``RUN_LENGTH_PATHS``,
+``lrview`` included): it is the config's ``decay_steps`` when that is unset, is accepted when
+equal, and is an error naming both values and both sources when they differ, on every path.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 
 import hypothesis.strategies as st
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from hypothesis import given
+from hypothesis import assume, given
 
 from hydra_optax_schedules import (
     ScheduleConfigError,
@@ -27,7 +33,17 @@ from hydra_optax_schedules import (
 )
 from hydra_optax_schedules.hydra_options import option_node
 
-from support.entry_paths import PATHS, with_runtime_length
+from support.composed_generators import composed_configs, reference_config
+from support.composed_reference import composed_lr
+from support.entry_paths import (
+    PATHS,
+    RUN_LENGTH_PATHS,
+    RUNTIME_PATHS,
+    hydra_option,
+    mounted,
+    with_run_steps,
+    with_runtime_length,
+)
 from support.generators import configs
 from support.reference import FAMILIES, reference_lr
 from support.tolerance import host_tolerance
@@ -74,8 +90,14 @@ def every_path(fields):
     if D:  # the run length given at runtime, as a training loop counts it
         for name, run in with_runtime_length(fields, np.int64).items():
             runs[f"{name} np.int64"] = run
+        for name, run in with_run_steps(fields, np.int64).items():
+            runs[f"{name} np.int64"] = run
+        for name, run in with_run_steps(fields, keep_decay_steps=True).items():
+            runs[f"{name} and an equal decay_steps"] = run
         if D < 2**31:
             for name, run in with_runtime_length(fields, jnp.int32).items():
+                runs[f"{name} jnp.int32"] = run
+            for name, run in with_run_steps(fields, jnp.int32).items():
                 runs[f"{name} jnp.int32"] = run
     return {path: quiet(run, fields) for path, run in runs.items()}
 
@@ -116,3 +138,121 @@ def test_wsd_cools_down_in_1_sqrt_from_python_and_from_hydra():
     # The cooldown is the last 20 steps: at its middle, 1 - sqrt(1/2) of the way down.
     assert from_python(90) == from_hydra(90) == pytest.approx(1 - 0.5**0.5, rel=1e-12)
     assert from_python.config == from_hydra.config
+
+
+def builder_error(build, *args):
+    """The ``ScheduleConfigError`` a path raises (``instantiate`` wraps it in its own)."""
+    with pytest.raises((ScheduleConfigError, InstantiationException)) as raised:
+        quiet(build, *args)
+    error = raised.value
+    if isinstance(error, InstantiationException):
+        error = error.__cause__
+    assert isinstance(error, ScheduleConfigError), repr(error)
+    return error
+
+
+@given(partial_configs(), st.integers(1, 10**9), st.sampled_from([int, np.int64]))
+def test_a_run_length_other_than_the_configs_decay_steps_fails_on_every_path_naming_both(
+    fields, run_steps, convert
+):
+    D = fields.get("decay_steps")
+    if not D or run_steps == D:
+        fields = {**fields, "decay_steps": run_steps + 1}
+        D = run_steps + 1
+    for path, build in RUN_LENGTH_PATHS.items():
+        error = builder_error(build, fields, convert(run_steps))
+        message = str(error)
+        assert error.field == "decay_steps", path
+        assert f"decay_steps={D} (set in the config)" in message, (path, message)
+        assert f"run_steps={run_steps} (the run length passed when" in message, (path, message)
+
+
+def test_the_issues_command_line_fails_in_the_trainer_as_in_lrview():
+    # examples/train.py steps=300 scheduler.decay_steps=100 scheduler.cooldown_start=50
+    # scheduler.cooldown_steps=20: 0.2.0 trained over 300 steps while lrview drew 100.
+    fields = dict(lr=1e-2, name="cosine", decay_steps=100, cooldown_start=50, cooldown_steps=20)
+    messages = {
+        path: str(builder_error(build, fields, 300)) for path, build in RUN_LENGTH_PATHS.items()
+    }
+    for path in ("instantiate", "build_lr_scheduler(DictConfig)", "lrview"):
+        assert messages[path].startswith(
+            "scheduler.decay_steps=100 (set in the config) and run_steps=300 (the run length "
+            "passed when the schedule is built) disagree: leave scheduler.decay_steps unset to "
+            "take the run length, or set it to 300"
+        ), (path, messages[path])
+    assert messages["lrview"].endswith("(lrview passes steps=300 as run_steps)")
+
+
+@pytest.mark.parametrize("run_steps", [0, -5, 2**63, 1.5, "300", True, np.float64(300.0)])
+def test_a_run_length_that_is_not_a_step_count_is_refused_on_every_path(run_steps):
+    fields = dict(lr=1.0, name="cosine")
+    for path, build in RUN_LENGTH_PATHS.items():
+        error = builder_error(build, fields, run_steps)
+        assert error.field == "run_steps", path
+        assert str(error).startswith(f"run_steps={run_steps!r} is invalid"), (path, str(error))
+
+
+def test_a_derived_message_says_that_decay_steps_is_the_run_length():
+    fields = dict(lr=1.0, name="cosine", warmup_steps=40, cooldown_steps=70)
+    for path, build in RUN_LENGTH_PATHS.items():
+        message = str(builder_error(build, fields, 100))
+        assert "decay_steps is the run length, run_steps=100)" in message, (path, message)
+
+
+@pytest.mark.parametrize("path", sorted(RUNTIME_PATHS))
+def test_0_2_0s_decay_steps_keyword_overrides_the_configs_field(path):
+    # The field itself, given at runtime: it replaces the config's (docs/hydra-app.md).
+    schedule = quiet(
+        RUNTIME_PATHS[path], dict(lr=1.0, name="linear", decay_steps=10), decay_steps=20
+    )
+    assert schedule.config.decay_steps == 20
+    assert schedule(10) == 0.5
+
+
+def test_run_steps_and_the_0_2_0_keyword_given_together_must_agree():
+    node = hydra_option(dict(lr=1.0, name="linear"))
+    assert instantiate(node, decay_steps=20, run_steps=20)(10) == 0.5
+    with pytest.raises(InstantiationException, match=r"decay_steps=20 .* run_steps=30"):
+        instantiate(node, decay_steps=20, run_steps=30)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        dict(lr=-1.0),
+        dict(lr=1.0, name="cosine", cooldown_shape="1-sqrt"),
+        dict(lr=1.0, warmup_steps=0.05, decay_steps=100),
+        dict(lr=1.0, name="cosine", decay_steps=50, warmup_fraction=0.05, cooldown_steps=100),
+        dict(lr=1.0, name="cosine"),
+    ],
+)
+def test_an_app_and_lrview_give_the_same_message_for_the_same_config(fields):
+    # instantiate (an app) and build_lr_scheduler of the node (lrview) name fields alike.
+    node = mounted(hydra_option(fields))
+    from_app = builder_error(instantiate, node)
+    from_viewer = builder_error(build_lr_scheduler, node)
+    assert str(from_app) == str(from_viewer)
+    assert str(from_app).startswith("scheduler."), str(from_app)
+
+
+@given(composed_configs())
+def test_composed_configs_take_the_run_length_alike_on_every_path(case):
+    # Restarts, milestones, stages and a branched cooldown (cooldown_start_fraction too), the
+    # run length given at runtime: the reference's values on every path.
+    D = case["decay_steps"]
+    without = {k: v for k, v in case.items() if k != "decay_steps"}
+    try:
+        first = quiet(build_lr_scheduler, case)
+    except ScheduleConfigError:
+        assume(False)
+    config = reference_config(case)
+    steps = range(-1, D + config.get("cooldown_start", 0) + 8)
+    want = [composed_lr(step, **config) for step in steps]
+    assert all(
+        math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15)
+        for a, b in zip([first(s) for s in steps], want, strict=True)
+    )
+    for path, build in RUN_LENGTH_PATHS.items():
+        schedule = quiet(build, without, D)
+        assert schedule.config == first.config, path
+        assert [schedule(s) for s in steps] == [first(s) for s in steps], path

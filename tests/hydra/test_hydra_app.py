@@ -84,14 +84,17 @@ def test_multirun_over_every_option(user_app):
         ("scheduler.lr=abc", "scheduler.lr"),
         ("scheduler.typo=1", "typo"),
         ("scheduler.warmup_steps=1.5", "scheduler.warmup_steps"),
-        ("scheduler.warmup_steps=101", "warmup_steps=101 + cooldown_steps=0 > decay_steps=100"),
-        ("scheduler.end_lr=-1", "end_lr=-1 is invalid"),
+        (
+            "scheduler.warmup_steps=101",
+            "scheduler.warmup_steps=101 + scheduler.cooldown_steps=0 > scheduler.decay_steps=100",
+        ),
+        ("scheduler.end_lr=-1", "scheduler.end_lr=-1 is invalid"),
         ("scheduler=cosin", "cosine"),
-        ("scheduler.name=cosin", "name='cosin' is invalid"),
+        ("scheduler.name=cosin", "scheduler.name='cosin' is invalid"),
         ("scheduler.lr=???", "scheduler.lr"),
         ("scheduler.powr=2", "Key 'powr' not in 'CosineOption'"),
         ("scheduler.timescle=10", "Key 'timescle' not in 'CosineOption'"),
-        ("scheduler.cooldown_shape=1-sqrt", "cooldown_shape='1-sqrt' is invalid"),
+        ("scheduler.cooldown_shape=1-sqrt", "scheduler.cooldown_shape='1-sqrt' is invalid"),
         ("scheduler.cooldown_fraction=abc", "scheduler.cooldown_fraction"),
     ],
 )
@@ -100,6 +103,22 @@ def test_bad_overrides_fail_naming_the_field(user_app, override, message):
     assert proc.returncode != 0
     assert message in proc.stderr
     assert not (user_app.root / "run" / "values.json").exists()
+
+
+def test_an_app_that_passes_run_steps_refuses_another_decay_steps_naming_both(user_app):
+    # The user's config sets decay_steps: ${trainer.max_steps} (100); the app counts 300.
+    proc = user_app.run("run_steps=300", check=False)
+    assert proc.returncode != 0
+    assert (
+        "scheduler.decay_steps=100 (set in the config) and run_steps=300 (the run length passed "
+        "when the schedule is built) disagree: leave scheduler.decay_steps unset to take the run "
+        "length, or set it to 300"
+    ) in proc.stderr
+    assert not (user_app.root / "run" / "values.json").exists()
+    user_app.run("run_steps=100")
+    assert_matches_reference(user_app.result(), name="cosine", lr=1e-3, decay_steps=100)
+    user_app.run("run_steps=60", "scheduler.decay_steps=null")
+    assert_matches_reference(user_app.result(), name="cosine", lr=1e-3, decay_steps=60)
 
 
 def test_exponential_without_an_end_value_fails_before_the_run(user_app):

@@ -3,13 +3,15 @@
 The rule (README): a field that differs from its default but changes nothing in the chosen
 schedule (an end value on a family that does not decay to one, ``power`` off the polynomial
 family, ``timescale`` off inverse_sqrt, a warmup's start or shape without a warmup, a
-cooldown's end or shape without a cooldown) is named in one warning per build. The schedule
+cooldown's end or shape without a cooldown, a fraction that rounds to a phase of 0 steps) is
+named in one warning per build. The schedule
 is built, so sweeps across families can share fields.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 
 import hypothesis.strategies as st
@@ -42,11 +44,15 @@ def expected_ignored(case):
     if family != "inverse_sqrt" and case.get("timescale", 10000.0) != 10000.0:
         ignored.add("timescale")
     if W == 0:
+        if case.get("warmup_fraction"):  # a fraction that rounds to no warmup
+            ignored.add("warmup_fraction")
         if case.get("warmup_start_lr", 0.0) != 0.0:
             ignored.add("warmup_start_lr")
         if case.get("warmup_shape", "linear") != "linear":
             ignored.add("warmup_shape")
     if C == 0:
+        if case.get("cooldown_fraction"):  # a fraction that rounds to no cooldown
+            ignored.add("cooldown_fraction")
         if case.get("cooldown_lr", 0.0) != 0.0:
             ignored.add("cooldown_lr")
         if case.get("cooldown_shape") not in (None, cooldown_default):
@@ -159,6 +165,30 @@ def test_the_command_line_warns_and_runs(user_app, overrides, field):
     proc = user_app.run(*overrides)
     assert "IgnoredFieldWarning" in proc.stderr and field in proc.stderr, proc.stderr
     assert user_app.result()["values"]
+
+
+def test_a_warning_from_instantiate_points_at_the_callers_line_and_names_the_full_key():
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    node = option_node("wsd")
+    node.lr, node.end_lr = 1.0, 1e-5
+    config = OmegaConf.create({"wd_schedule": node})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1
+        instantiate(config.wd_schedule, run_steps=100)
+    ours = [w for w in caught if issubclass(w.category, IgnoredFieldWarning)]
+    assert [(w.filename, w.lineno) for w in ours] == [(__file__, line)]
+    assert str(ours[0].message).startswith("wd_schedule.end_lr=1e-05 has no effect")
+
+
+def test_a_warning_in_an_app_points_at_the_apps_line(user_app):
+    proc = user_app.run("scheduler=wsd", "scheduler.end_lr=1e-5")
+    assert re.search(r"app\.py:\d+: IgnoredFieldWarning: scheduler\.end_lr=1e-05", proc.stderr), (
+        proc.stderr
+    )
+    assert "_instantiate2" not in proc.stderr
 
 
 @pytest.mark.full  # the full lane (CI): a multirun

@@ -24,7 +24,11 @@ TRAIN = REPO / "examples" / "train.py"
 
 
 def run_trainer(
-    cwd: Path, *overrides: str, pythonpath: Path | None = None, jax_platforms: str | None = "cpu"
+    cwd: Path,
+    *overrides: str,
+    pythonpath: Path | None = None,
+    jax_platforms: str | None = "cpu",
+    succeeds: bool = True,
 ):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYDRA_", "JAX_PLATFORMS"))}
     env["HYDRA_FULL_ERROR"] = "1"
@@ -40,7 +44,7 @@ def run_trainer(
         f"hydra.sweep.dir={cwd / 'sweep'}",
     ]
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, (
+    assert (proc.returncode == 0) == succeeds, (
         f"trainer failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     )
     return proc
@@ -90,6 +94,34 @@ def test_training_lowers_the_loss_on_the_configured_schedule(tmp_path):
     loss = metrics["loss"]
     assert loss[-30:].mean() < 0.25 * loss[:30].mean()
     assert "300/300" in proc.stderr  # tqdm's progress bar
+
+
+def test_a_decay_steps_other_than_the_trainers_steps_fails_naming_both(tmp_path):
+    # 0.2.0 trained this command line over 300 steps (lr 0.00933 at step 50) while lrview drew
+    # a 100-step schedule (0.005): the trainer and lrview now refuse it with the same message.
+    overrides = [
+        "steps=300",
+        "scheduler.decay_steps=100",
+        "scheduler.cooldown_start=50",
+        "scheduler.cooldown_steps=20",
+    ]
+    proc = run_trainer(tmp_path, *overrides, succeeds=False)
+    message = (
+        "scheduler.decay_steps=100 (set in the config) and run_steps=300 (the run length passed "
+        "when the schedule is built) disagree: leave scheduler.decay_steps unset to take the run "
+        "length, or set it to 300"
+    )
+    assert message in proc.stderr
+    assert not (tmp_path / "run" / "metrics.csv").exists()
+    viewer = subprocess.run(
+        [sys.executable, "-m", "hydra_optax_schedules", *overrides, f"hydra.run.dir={tmp_path}/v"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert viewer.returncode == 1
+    assert viewer.stderr.startswith(message), viewer.stderr
 
 
 @pytest.mark.full  # the full lane (CI): several training runs

@@ -140,6 +140,7 @@ def test_cooldown_shapes_start_where_the_main_phase_ends(case):
 
 
 @pytest.mark.parametrize("case", FRACTIONS, ids=ids)
+@pytest.mark.filterwarnings("ignore::hydra_optax_schedules.IgnoredFieldWarning")  # 0-step phases
 def test_fractions_of_the_run(case):
     check(case)
 
@@ -150,6 +151,7 @@ def test_polynomial(case):
 
 
 @pytest.mark.parametrize("case", INVERSE_SQRTS, ids=ids)
+@pytest.mark.filterwarnings("ignore::hydra_optax_schedules.IgnoredFieldWarning")  # no main phase
 def test_inverse_sqrt(case):
     check(case)
 

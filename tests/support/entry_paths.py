@@ -19,9 +19,17 @@ path" share (``tests/core/test_bad_inputs.py``, ``tests/core/test_entry_points.p
 - ``hydra option``: the option Hydra composes for ``scheduler=<name>``, ``instantiate``-d
 - ``hydra option DictConfig``: the same node, given to ``build_lr_scheduler``
 
-``RUNTIME_PATHS`` are the paths that take fields when the schedule is built, as a training
-loop passes the run length it counts: ``build(fields, **runtime)``. ``with_runtime_length``
-makes them ``fields -> Schedule`` with ``decay_steps`` given at runtime.
+``RUN_LENGTH_PATHS`` are the ways a trainer gives the run length it counts at runtime, the
+keyword ``run_steps``: ``build(fields, run_steps)`` by ``build_schedule``, ``build_lr_scheduler``
+(a ``SchedulerConfig``, a mapping, a ``DictConfig`` node), ``instantiate`` (and a
+``_partial_`` one called later), ``load_schedule`` (a mapping, YAML text) and ``lrview``.
+``with_run_steps`` makes them ``fields -> Schedule``: the config's ``decay_steps`` given as
+``run_steps`` instead, or as well.
+
+``RUNTIME_PATHS`` are the paths that take fields when the schedule is built, as 0.2.0 passed
+the run length (``instantiate(cfg.scheduler, decay_steps=n)``: the field itself, which
+overrides the config's): ``build(fields, **runtime)``. ``with_runtime_length`` makes them
+``fields -> Schedule`` with ``decay_steps`` given at runtime.
 
 This module imports no JAX (the mutation selection imports it; ``docs/mutation.md``).
 """
@@ -71,8 +79,17 @@ def hydra_option(fields: Fields) -> DictConfig:
     for field, value in fields.items():
         if field not in node:  # not a field (every option has every field): ++scheduler.<key>
             OmegaConf.set_struct(node, False)
-        node[field] = value
+        if field == "stages" and isinstance(value, list):  # typed stages, as Hydra merges them
+            node = OmegaConf.merge(node, {"stages": value})
+        else:
+            node[field] = value
     return node
+
+
+def mounted(node: DictConfig) -> DictConfig:
+    """``node`` as the ``scheduler`` node of an app's config, as Hydra composes it."""
+    root: DictConfig = OmegaConf.create({"scheduler": node})
+    return root.scheduler  # type: ignore[no-any-return]
 
 
 def scheduler_node(fields: Fields) -> DictConfig:
@@ -135,6 +152,50 @@ PATHS = _paths(
         fills_defaults=True,
     ),
 )
+
+
+def _lrview(fields: Fields, run_steps: Any) -> Schedule:
+    """The viewer's build of a ``scheduler`` node with its ``steps`` (imported here: NumPy)."""
+    from hydra_optax_schedules.viewer.app import build_with_run_length
+
+    return build_with_run_length(scheduler_node(fields), run_steps)
+
+
+RUN_LENGTH_PATHS: dict[str, Callable[[Fields, Any], Schedule]] = {
+    "build_schedule": lambda f, n: build_schedule(**f, run_steps=n),
+    "build_lr_scheduler(SchedulerConfig)": lambda f, n: build_lr_scheduler(
+        SchedulerConfig(**f), run_steps=n
+    ),
+    "build_lr_scheduler(mapping)": lambda f, n: build_lr_scheduler(dict(f), run_steps=n),
+    "build_lr_scheduler(DictConfig)": lambda f, n: build_lr_scheduler(
+        scheduler_node(f), run_steps=n
+    ),
+    "instantiate": lambda f, n: instantiate(mounted(hydra_option(f)), run_steps=n),
+    "instantiate(_partial_)": lambda f, n: instantiate(hydra_option(f), _partial_=True)(
+        run_steps=n
+    ),
+    "load_schedule": lambda f, n: load_schedule(dict(f), run_steps=n),
+    "load_schedule(yaml)": lambda f, n: load_schedule(yaml.safe_dump(dict(f)), run_steps=n),
+    "lrview": _lrview,
+}
+
+
+def with_run_steps(
+    fields: Fields, convert: Callable[[int], Any] = int, *, keep_decay_steps: bool = False
+) -> dict[str, Callable[[Fields], Schedule]]:
+    """The run-length paths as ``fields -> Schedule``: ``decay_steps`` given at runtime as
+    ``run_steps=convert(decay_steps)`` (a NumPy or JAX integer, as a training loop counts),
+    and left out of the config unless ``keep_decay_steps``."""
+    return {
+        f"{name}(run_steps=...)": (
+            lambda f, build=build: build(
+                {k: v for k, v in f.items() if keep_decay_steps or k != "decay_steps"},
+                convert(f["decay_steps"]),
+            )
+        )
+        for name, build in RUN_LENGTH_PATHS.items()
+    }
+
 
 RUNTIME_PATHS: dict[str, Callable[..., Schedule]] = {
     "instantiate": lambda fields, **runtime: instantiate(hydra_option(fields), **runtime),

@@ -28,6 +28,8 @@ def main(cfg):
     kwargs = {} if cfg.runtime_steps is None else {"decay_steps": cfg.runtime_steps}
     with warnings.catch_warnings(record=True) as caught:  # this job's own, each one shown
         warnings.simplefilter("always")
+        if cfg.get("run_steps") is not None:  # the run length, as examples/train.py gives it
+            kwargs["run_steps"] = cfg.run_steps
         schedule = instantiate(cfg.scheduler, **kwargs)
         if cfg.scheduler.get("_partial_"):
             schedule = schedule(decay_steps=cfg.trainer.max_steps)
@@ -59,6 +61,7 @@ scheduler:
   lr: 0.001
   decay_steps: ${trainer.max_steps}
 runtime_steps: null
+run_steps: null
 probe_steps: 120
 """
 

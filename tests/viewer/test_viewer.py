@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from support.composed_reference import composed_lr
 from support.reference import reference_lr
 
 HINT = 'pip install "hydra-optax-schedules[viz]"'
@@ -133,16 +134,25 @@ CASES = {
         ),
         phases=[("warmup", 0, 500), ("main", 500, 9000), ("cooldown", 9000, 10000)],
     ),
-    "exponential that ends before the run": dict(
+    "exponential whose cooldown ends before the run": dict(
         overrides=[
             "scheduler=exponential",
             "scheduler.end_lr=1e-5",
             "steps=300",
-            "scheduler.decay_steps=200",
+            "scheduler.cooldown_start=150",
+            "scheduler.cooldown_steps=50",
         ],
         steps=300,
-        config=dict(name="exponential", lr=1e-3, decay_steps=200, end_lr=1e-5),
-        phases=[("main", 0, 200), ("hold", 200, 300)],
+        config=dict(
+            name="exponential",
+            lr=1e-3,
+            decay_steps=300,
+            end_lr=1e-5,
+            cooldown_start=150,
+            cooldown_steps=50,
+        ),
+        phases=[("main", 0, 150), ("cooldown", 150, 200), ("hold", 200, 300)],
+        reference=composed_lr,
     ),
     "constant with cooldown to a floor": dict(
         overrides=[
@@ -178,7 +188,8 @@ CASES = {
 def test_a_run_writes_the_reference_curve_and_prints_its_summary(tmp_path, case):
     proc = run_viewer(tmp_path, *case["overrides"])
     steps, config = case["steps"], case["config"]
-    expected = np.array([reference_lr(s, **config) for s in range(steps + 1)])
+    reference = case.get("reference", reference_lr)
+    expected = np.array([reference(s, **config) for s in range(steps + 1)])
 
     csv_steps, lrs = read_csv(tmp_path / "run" / "schedule.csv")
     if steps <= 4096:  # a short run: every step
@@ -199,8 +210,8 @@ def test_a_run_writes_the_reference_curve_and_prints_its_summary(tmp_path, case)
             continue
         # A phase's values at its first step and at its end: these families are continuous,
         # so the value it ends at is the value where the next one takes over.
-        assert float(start_lr) == pytest.approx(reference_lr(int(first), **config), **PRINTED)
-        assert float(end_lr) == pytest.approx(reference_lr(int(end), **config), **PRINTED)
+        assert float(start_lr) == pytest.approx(reference(int(first), **config), **PRINTED)
+        assert float(end_lr) == pytest.approx(reference(int(end), **config), **PRINTED)
 
     peak_lr, peak_step = re.search(r"^peak\s+(\S+) at step (\d+)$", out, re.MULTILINE).groups()
     assert float(peak_lr) == pytest.approx(expected.max(), **PRINTED)
@@ -415,7 +426,20 @@ def test_a_schedules_own_error_keeps_its_field_and_loses_the_traceback(tmp_path)
     proc = run_viewer(tmp_path, "scheduler.warmup_steps=5000", status=1, full_error=False)
 
     line = assert_one_line_error(proc, "scheduler.warmup_steps=5000", "steps=1000")
-    assert line.endswith("(scheduler.decay_steps is the run length, steps=1000)")
+    assert line.endswith(
+        "(scheduler.decay_steps is the run length, run_steps=1000) (lrview passes steps=1000 "
+        "as run_steps)"
+    )
+
+
+def test_a_decay_steps_other_than_steps_is_one_line_naming_both(tmp_path):
+    # As examples/train.py, which passes its steps as run_steps, refuses the same command line.
+    proc = run_viewer(
+        tmp_path, "steps=300", "scheduler.decay_steps=100", status=1, full_error=False
+    )
+
+    line = assert_one_line_error(proc, "scheduler.decay_steps=100", "run_steps=300", "steps=300")
+    assert "disagree" in line
 
 
 def test_every_step_of_a_huge_run_is_refused_in_one_line(tmp_path):

@@ -14,9 +14,14 @@ from typing import Any
 
 from hydra_optax_schedules.config.coerce import SCHEDULER_FIELDS, STAGE_FIELDS, stage_fields
 from hydra_optax_schedules.config.families import SCHEDULE_NAMES, default_for, family_shape
-from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
+from hydra_optax_schedules.config.schema import (
+    FRACTION_FIELDS,
+    STAGE_FRACTION_FIELDS,
+    SchedulerConfig,
+    StageConfig,
+)
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.messages import invalid
+from hydra_optax_schedules.messages import invalid, run_length_conflict, run_steps_invalid
 from hydra_optax_schedules.shapes import SHAPES, Shape, shapes_for
 from hydra_optax_schedules.values import MAX_LR, MAX_STEPS, as_number, string_hint
 
@@ -55,8 +60,13 @@ class NormalizedConfig(SchedulerConfig):
         return SchedulerConfig(**{name: getattr(self, name) for name in self.__dataclass_fields__})
 
 
-def normalize(config: SchedulerConfig, prefix: str = "") -> NormalizedConfig:
-    """Check every field of ``config`` on its own; ``prefix`` names where it sits."""
+def normalize(config: SchedulerConfig, prefix: str = "", run_steps: Any = None) -> NormalizedConfig:
+    """Check every field of ``config`` on its own; ``prefix`` names where it sits.
+
+    ``run_steps`` is the run length a trainer gives at runtime: it is ``decay_steps`` when
+    the config leaves that unset (``None`` or 0), must equal it when the config sets it, and
+    is an error naming both values otherwise.
+    """
 
     def optional(check: Any, field: str, **kwargs: Any) -> Any:
         value = getattr(config, field)
@@ -64,14 +74,21 @@ def normalize(config: SchedulerConfig, prefix: str = "") -> NormalizedConfig:
 
     name = _choice(prefix, "name", config.name, SCHEDULE_NAMES)
     family = SCHEDULE_NAMES[name]
-    decay_steps = optional(_count, "decay_steps")
+    decay_steps = optional(_count, "decay_steps") or None
+    if run_steps is not None:
+        run_length = as_number(run_steps)
+        if not isinstance(run_length, int) or not 1 <= run_length <= MAX_STEPS:
+            raise run_steps_invalid(run_steps)
+        if decay_steps is not None and decay_steps != run_length:
+            raise run_length_conflict(prefix, decay_steps, run_length)
+        decay_steps = run_length
     cooldown_shape = config.cooldown_shape
     if cooldown_shape is None:
         cooldown_shape = default_for(family, "cooldown_shape")
     return NormalizedConfig(
         lr=_rate(prefix, "lr", config.lr, positive=True),
         name=name,
-        decay_steps=decay_steps or None,
+        decay_steps=decay_steps,
         end_lr=optional(_rate, "end_lr"),
         end_lr_factor=optional(_real, "end_lr_factor"),
         cooldown_steps=_count(prefix, "cooldown_steps", config.cooldown_steps),
@@ -85,6 +102,7 @@ def normalize(config: SchedulerConfig, prefix: str = "") -> NormalizedConfig:
         power=_real(prefix, "power", config.power, positive=True),
         timescale=_real(prefix, "timescale", config.timescale, positive=True),
         cooldown_start=optional(_count, "cooldown_start"),
+        cooldown_start_fraction=optional(_real, "cooldown_start_fraction", at_most=1.0),
         cycles=_cycles(prefix, config.cycles),
         cycle_mult=_real(prefix, "cycle_mult", config.cycle_mult, positive=True),
         cycle_decay=_real(prefix, "cycle_decay", config.cycle_decay, positive=True),
@@ -142,8 +160,26 @@ def _count(prefix: str, field: str, value: Any) -> int:
     number = as_number(value)
     if not isinstance(number, int) or not 0 <= number <= MAX_STEPS:
         valid = "expected a whole number of steps in [0, 2**63)"
-        raise invalid(prefix, field, value, valid + string_hint(value))
+        raise invalid(
+            prefix, field, value, valid + string_hint(value) + _fraction_hint(prefix, field, number)
+        )
     return number
+
+
+def _fraction_hint(prefix: str, field: str, number: int | float | None) -> str:
+    """For a fraction given to a field counted in steps (``warmup_steps=0.05``), the field
+    that takes it as a fraction of the run (``warmup_fraction``); else ``""``."""
+    if not isinstance(number, float) or not 0 < number < 1:
+        return ""
+    where, _, name = field.rpartition(".")
+    base, _, index = name.partition("[")
+    twins = STAGE_FRACTION_FIELDS if where else FRACTION_FIELDS
+    if base not in twins:
+        return ""
+    twin = f"{prefix}{where}.{twins[base]}" if where else f"{prefix}{twins[base]}"
+    if index:  # milestones[1] -> milestone_fractions: the whole list is given as fractions
+        return f"; to give them as fractions, set {twin} instead"
+    return f"; to give it as a fraction, set {twin}={number!r}"
 
 
 def _choice(prefix: str, field: str, value: Any, choices: Any) -> str:

@@ -21,9 +21,20 @@ from hydra_optax_schedules.config.parse import parse_dataclass
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.values import as_number, show
 
-__all__ = ["SchedulerConfig", "StageConfig"]
+__all__ = ["FRACTION_FIELDS", "STAGE_FRACTION_FIELDS", "SchedulerConfig", "StageConfig"]
 
 ConfigT = TypeVar("ConfigT")
+
+#: Each field counted in steps that has a form as a fraction of ``decay_steps``, and that form.
+FRACTION_FIELDS = {
+    "warmup_steps": "warmup_fraction",
+    "cooldown_steps": "cooldown_fraction",
+    "cooldown_start": "cooldown_start_fraction",
+    "rewarmup_steps": "rewarmup_fraction",
+    "milestones": "milestone_fractions",
+}
+#: The same for a stage's fields.
+STAGE_FRACTION_FIELDS = {"steps": "fraction"}
 
 
 @dataclass(frozen=True)
@@ -78,8 +89,9 @@ class SchedulerConfig:
             (step decay at ``milestones``), ``"stages"`` (the main phase is ``stages``), or
             a shape registered with ``register_shape``.
         decay_steps: Length of the whole schedule, warmup and cooldown included. ``None``, or
-            the seed's default ``0``, means "not given": it is given at runtime, and must be
-            set before a schedule that needs it is built.
+            the seed's default ``0``, means "not given": the run length a trainer passes at
+            runtime (``run_steps``) is taken, and a schedule that needs one and has neither is
+            an error. A ``decay_steps`` set to another value than ``run_steps`` is an error.
         end_lr: Learning rate at the end of the main phase, before the cooldown. Exclusive
             with ``end_lr_factor`` (both may be given only if they agree).
         end_lr_factor: ``end_lr`` as a multiple of ``lr``.
@@ -102,6 +114,9 @@ class SchedulerConfig:
             keeps the shape it has without a cooldown (over ``decay_steps - warmup_steps``
             steps), and the cooldown runs over the next ``cooldown_steps`` steps from the value
             the schedule has at ``cooldown_start``.
+        cooldown_start_fraction: ... or the step nearest ``cooldown_start_fraction *
+            decay_steps`` (in [0, 1]; halves round up), e.g. 0.8 to branch the cooldown off
+            at 80% of the run.
         cycles: Restarts of a decaying family: the main phase is split into this many cycles
             (>= 1), each decaying from its peak to the end value.
         cycle_mult: Each cycle is this many times longer than the one before (> 0; SGDR's
@@ -155,6 +170,8 @@ class SchedulerConfig:
     decay_factor: float = 0.1
     stages: tuple[StageConfig, ...] | None = None
     shape_params: dict[str, float] | None = None
+    # After 0.2.0's fields, so that a config built with positional arguments keeps its meaning.
+    cooldown_start_fraction: float | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of field ``key``, or ``default`` if there is no such field."""

@@ -8,7 +8,7 @@
 - :mod:`.ignored`: the fields set to no effect in a plan.
 """
 
-from hydra_optax_schedules.plan.assemble import plan_pieces
+from hydra_optax_schedules.plan.assemble import Plan, plan, plan_pieces
 from hydra_optax_schedules.plan.ignored import ineffective_fields
 
-__all__ = ["ineffective_fields", "plan_pieces"]
+__all__ = ["Plan", "ineffective_fields", "plan", "plan_pieces"]

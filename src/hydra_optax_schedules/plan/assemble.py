@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 from hydra_optax_schedules.config.families import (
     WSD_COOLDOWN_FRACTION,
@@ -23,15 +24,34 @@ from hydra_optax_schedules.evaluate.host import value_at
 from hydra_optax_schedules.messages import invalid, needs_length
 from hydra_optax_schedules.piece import Piece, PieceKind
 from hydra_optax_schedules.plan.cycles import cycle_pieces
-from hydra_optax_schedules.plan.lengths import end_value, warmup_cooldown
+from hydra_optax_schedules.plan.lengths import (
+    cooldown_branch,
+    derived,
+    end_value,
+    warmup_cooldown,
+)
 from hydra_optax_schedules.plan.milestones import milestone_pieces
 from hydra_optax_schedules.plan.stages import stage_pieces
 from hydra_optax_schedules.shapes import BUILTIN_SHAPES, HOST
 
-__all__ = ["plan_pieces"]
+__all__ = ["Plan", "plan", "plan_pieces"]
+
+
+class Plan(NamedTuple):
+    """A schedule's pieces, and ``at_branch``: the piece of the main phase that starts at the
+    step a branched cooldown starts at, left out of the pieces; the cooldown starts from its
+    first value (``None`` if there is no such piece)."""
+
+    pieces: tuple[Piece, ...]
+    at_branch: Piece | None = None
 
 
 def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]:
+    """The pieces of a normalized config's schedule, in order (:func:`plan`)."""
+    return plan(config, prefix).pieces
+
+
+def plan(config: NormalizedConfig, prefix: str = "") -> Plan:
     """The pieces of a normalized config's schedule, in order: its plan.
 
     Warmup ``[0, W)``, the main phase ``[W, D - C)`` (one phase, or its cycles, milestones or
@@ -64,9 +84,9 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
             f"{config.name} schedule has 1 cycle",
         )
     warmup, cooldown = warmup_cooldown(config, prefix)
-    branch = config.cooldown_start
+    branch = cooldown_branch(config, prefix)
     if branch is not None:
-        _check_branch(config, prefix, warmup, cooldown)
+        _check_branch(config, prefix, warmup, cooldown, branch)
     if total is None and (decaying or (cooldown > 0 and branch is None)):
         raise needs_length(prefix, f"the {config.name} schedule" if decaying else "a cooldown")
     if family == "wsd" and cooldown == 0:
@@ -80,25 +100,26 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
             field="cooldown_fraction",
         )
     in_main = 0 if branch is not None else cooldown  # a branched cooldown is not in D
+    warmup_term = derived(config, prefix, "warmup_steps", warmup)
+    cooldown_term = derived(config, prefix, "cooldown_steps", cooldown)
     if total is not None and warmup + in_main > total:
         if branch is not None:
             message = (
-                f"{prefix}warmup_steps={warmup} > {prefix}decay_steps={total} is invalid: the "
-                "warmup must fit in decay_steps (the cooldown branches off at cooldown_start)"
+                f"{warmup_term} > {prefix}decay_steps={total} is invalid: the warmup must fit "
+                "in decay_steps (the cooldown branches off at cooldown_start)"
             )
         else:
             message = (
-                f"{prefix}warmup_steps={warmup} + {prefix}cooldown_steps={cooldown} > "
-                f"{prefix}decay_steps={total} is invalid: warmup and cooldown must fit in "
-                "decay_steps"
+                f"{warmup_term} + {cooldown_term} > {prefix}decay_steps={total} is invalid: "
+                "warmup and cooldown must fit in decay_steps"
             )
         raise ScheduleConfigError(message, field="decay_steps")
     main = None if total is None else total - warmup - in_main
     if decaying and main == 0:
         # D less the phases in it: the warmup, and the cooldown unless it branches off.
-        fitting = f"{prefix}decay_steps={total} - {prefix}warmup_steps={warmup}"
+        fitting = f"{prefix}decay_steps={total} - {warmup_term}"
         if branch is None:
-            fitting += f" - {prefix}cooldown_steps={cooldown}"
+            fitting += f" - {cooldown_term}"
         raise ScheduleConfigError(
             f"{fitting} = 0 is invalid: the {config.name} schedule needs a main phase of at "
             "least one step",
@@ -112,8 +133,10 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
         phases.append(
             Piece(PieceKind.WARMUP, 0, warmup, shape, start_lr, lr, shape_arguments(shape))
         )
+    at_branch = None
     if branch is not None:
         cooldown_from = value_at(tuple(pieces), tuple(p.start for p in pieces), branch)
+        at_branch = next((p for p in pieces if p.start == branch and p.length != 0), None)
         pieces = _until(pieces, branch)
     elif cooldown > 0:
         assert total is not None  # a cooldown without the run length was refused above
@@ -135,7 +158,8 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
         )
     _check_finite(phases, prefix)
     # Empty phases (a main phase of 0 steps) are left out, unless last: the value it holds.
-    return tuple(p for i, p in enumerate(phases) if p.length != 0 or i == len(phases) - 1)
+    kept = tuple(p for i, p in enumerate(phases) if p.length != 0 or i == len(phases) - 1)
+    return Plan(kept, at_branch)
 
 
 def _check_finite(pieces: list[Piece], prefix: str) -> None:
@@ -166,20 +190,25 @@ def _check_finite(pieces: list[Piece], prefix: str) -> None:
             )
 
 
-def _check_branch(config: NormalizedConfig, prefix: str, warmup: int, cooldown: int) -> None:
-    """``cooldown_start`` lies after the warmup, and starts a cooldown of at least one step."""
-    assert config.cooldown_start is not None
-    if config.cooldown_start < warmup:
-        raise invalid(
-            prefix,
-            "cooldown_start",
-            config.cooldown_start,
-            f"the cooldown starts after the warmup: expected a step >= {prefix}warmup_steps="
-            f"{warmup}",
+def _check_branch(
+    config: NormalizedConfig, prefix: str, warmup: int, cooldown: int, branch: int
+) -> None:
+    """The branch ``S`` lies after the warmup, and starts a cooldown of at least one step."""
+    start = derived(config, prefix, "cooldown_start", branch)
+    if branch < warmup:
+        field = (
+            "cooldown_start"
+            if config.cooldown_start_fraction is None
+            else "cooldown_start_fraction"
+        )
+        raise ScheduleConfigError(
+            f"{start} is invalid: the cooldown starts after the warmup: expected a step >= "
+            f"{derived(config, prefix, 'warmup_steps', warmup)}",
+            field=field,
         )
     if cooldown == 0 and config.cooldown_fraction is not None:
         raise ScheduleConfigError(
-            f"{prefix}cooldown_start={config.cooldown_start} with {prefix}cooldown_fraction="
+            f"{start} with {prefix}cooldown_fraction="
             f"{config.cooldown_fraction!r} is invalid: that fraction of {prefix}decay_steps="
             f"{config.decay_steps} rounds to a cooldown of 0 steps, and a branched cooldown "
             "needs at least 1",
@@ -187,7 +216,7 @@ def _check_branch(config: NormalizedConfig, prefix: str, warmup: int, cooldown: 
         )
     if cooldown == 0:
         raise ScheduleConfigError(
-            f"{prefix}cooldown_start={config.cooldown_start} with {prefix}cooldown_steps=0 is "
+            f"{start} with {prefix}cooldown_steps=0 is "
             f"invalid: a branched cooldown needs a length; set {prefix}cooldown_steps >= 1 (or "
             f"{prefix}cooldown_fraction)",
             field="cooldown_steps",

@@ -13,11 +13,20 @@ from fractions import Fraction
 
 from hydra_optax_schedules.config.families import WSD_COOLDOWN_FRACTION
 from hydra_optax_schedules.config.normalize import NormalizedConfig
+from hydra_optax_schedules.config.schema import FRACTION_FIELDS
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import both_set, needs_length
 from hydra_optax_schedules.values import MAX_LR
 
-__all__ = ["END_LR_REL_TOL", "end_value", "exact", "nearest_step", "warmup_cooldown"]
+__all__ = [
+    "END_LR_REL_TOL",
+    "cooldown_branch",
+    "derived",
+    "end_value",
+    "exact",
+    "nearest_step",
+    "warmup_cooldown",
+]
 
 # Two end values agree if they differ by float rounding only (3e-4 / 3e-3 != 0.1 exactly).
 END_LR_REL_TOL = 1e-6
@@ -70,9 +79,7 @@ def warmup_cooldown(config: NormalizedConfig, prefix: str) -> tuple[int, int]:
     sum to at most 1.
     """
     total = config.decay_steps
-    wsd_default = config.family == "wsd" and (
-        config.cooldown_steps == 0 and config.cooldown_fraction is None
-    )
+    wsd_default = _uses_wsd_default(config)
     if wsd_default:
         config = dataclasses.replace(config, cooldown_fraction=WSD_COOLDOWN_FRACTION)
     for kind in ("warmup", "cooldown"):
@@ -104,3 +111,40 @@ def warmup_cooldown(config: NormalizedConfig, prefix: str) -> tuple[int, int]:
         assert total is not None
         cooldown = total - nearest_step(1 - exact(cooldown_fraction), total)
     return warmup, cooldown
+
+
+def cooldown_branch(config: NormalizedConfig, prefix: str) -> int | None:
+    """``S``, the step a branched cooldown starts at: ``cooldown_start``, or the step nearest
+    ``cooldown_start_fraction * D`` (:func:`nearest_step`); ``None`` without a branch."""
+    step, fraction = config.cooldown_start, config.cooldown_start_fraction
+    if fraction is None:
+        return step
+    if step is not None:
+        raise both_set(prefix, "cooldown_start", step, "cooldown_start_fraction", fraction)
+    if config.decay_steps is None:
+        raise needs_length(prefix, f"{prefix}cooldown_start_fraction={fraction!r}")
+    return nearest_step(exact(fraction), config.decay_steps)
+
+
+def _uses_wsd_default(config: NormalizedConfig) -> bool:
+    """Whether the cooldown is ``wsd``'s default: neither cooldown field is set."""
+    return (
+        config.family == "wsd" and config.cooldown_steps == 0 and config.cooldown_fraction is None
+    )
+
+
+def derived(config: NormalizedConfig, prefix: str, field: str, value: int) -> str:
+    """``warmup_steps=3`` for a message, and where a length the config did not write came
+    from: ``warmup_steps=3 (from warmup_fraction=0.05 of decay_steps=50)``.
+
+    ``field`` is ``warmup_steps``, ``cooldown_steps`` or ``cooldown_start``; ``value`` is its
+    value in the plan."""
+    text = f"{prefix}{field}={value}"
+    fraction_field = FRACTION_FIELDS[field]
+    fraction = getattr(config, fraction_field)
+    of = f"of {prefix}decay_steps={config.decay_steps}"
+    if fraction is not None:
+        return f"{text} (from {prefix}{fraction_field}={fraction!r} {of})"
+    if field == "cooldown_steps" and _uses_wsd_default(config) and value:
+        return f"{text} (wsd's default cooldown, {WSD_COOLDOWN_FRACTION:g} {of})"
+    return text

@@ -72,7 +72,7 @@ def stage_pieces(
     elif length is not None and covered != length:
         span = (
             "decay_steps - warmup_steps: the cooldown branches off at cooldown_start"
-            if config.cooldown_start is not None
+            if config.cooldown_start is not None or config.cooldown_start_fraction is not None
             else "decay_steps - warmup_steps - cooldown_steps"
         )
         raise ScheduleConfigError(

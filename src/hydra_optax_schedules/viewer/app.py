@@ -9,8 +9,9 @@ group that a training app gets, so the same overrides apply::
 A run prints a summary (pieces, peak, final and mean value), draws the curve in the terminal,
 and writes ``schedule.csv`` and ``schedule.png`` into Hydra's output directory. It does so for
 every schedule in the config (any node whose ``_target_`` is this package's builder, e.g.
-``+scheduler@wd_schedule=linear``), each given the run length ``steps`` as its ``decay_steps``
-unless the node sets one. A long run is evaluated at a bounded sample of steps that holds every
+``+scheduler@wd_schedule=linear``), each given the run length ``steps`` as a training app
+gives it (``instantiate(node, run_steps=steps)``): a node that sets another ``decay_steps`` is
+an error naming both. A long run is evaluated at a bounded sample of steps that holds every
 phase boundary (:mod:`.sampling`). With ``-m`` every job writes its own files, and when the
 sweep ends :class:`~.comparison.SweepComparison` draws all of them in one picture. Without
 the ``viz`` extra, the pictures are skipped and one line says how to get them.
@@ -33,7 +34,7 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import CompactHydraException
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 import hydra_optax_schedules.viewer.plots as plots
 import hydra_optax_schedules.viewer.sampling as sampling
@@ -218,23 +219,17 @@ def schedule_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
 
 
 def build_with_run_length(node: DictConfig, steps: int) -> Schedule:
-    """Build the schedule at ``node``, its ``decay_steps`` set to ``steps`` if it has none.
-
-    As ``instantiate(node, decay_steps=steps)`` in a training app; 0 means "not given", as
-    ``None`` does. An error that blames ``decay_steps`` then says where its value came from.
+    """Build the schedule at ``node`` with the run length ``steps``, as a training app gives
+    it: ``instantiate(node, run_steps=steps)``. A node that leaves ``decay_steps`` unset (or 0)
+    takes it; one that sets another value is an error naming both. An error that names
+    ``run_steps`` says that it is the viewer's ``steps``.
     """
-    filled = node.get("decay_steps") in (None, 0)
-    if filled:
-        with open_dict(node):  # a node of the user's own YAML may lack the key
-            node.decay_steps = steps
     try:
-        return build_lr_scheduler(node)
+        return build_lr_scheduler(node, run_steps=steps)
     except ScheduleConfigError as error:
-        if filled and error.field == "decay_steps":
-            key = node._get_full_key(None)
+        if "run_steps=" in str(error):
             raise ScheduleConfigError(
-                f"{error} ({key}.decay_steps is the run length, steps={steps})",
-                field=error.field,
+                f"{error} (lrview passes steps={steps} as run_steps)", field=error.field
             ) from None
         raise
 
