@@ -89,7 +89,9 @@ def tick_labels(values: Sequence[float]) -> list[str]:
     texts: list[str] = []
     for decimals in range(_MAX_TICK_DECIMALS + 1):
         texts = [_tick(v, decimals, scientific=scientific) for v in values]
-        if all(abs(float(t) - v) <= 1e-9 * largest for t, v in zip(texts, values, strict=True) if t):
+        if all(
+            abs(float(t) - v) <= 1e-9 * largest for t, v in zip(texts, values, strict=True) if t
+        ):
             break
     return texts
 
@@ -149,7 +151,8 @@ def sweep_labels(jobs: Sequence[Sequence[str]]) -> tuple[list[str], list[str]]:
 
     Returns:
         A label per job (``"lr=1.22e-4 scheduler=cosine"``; ``"#<n>"``, the job's position,
-        for a job whose overrides are those of every job) and the shared overrides, as given.
+        for a job whose overrides are those of every job) and the shared overrides, as given
+        but for a leading ``+`` or ``++``.
     """
     parsed = [dict(parse_override(item) for item in job) for job in jobs]
     keys = list(dict.fromkeys(key for job in parsed for key in job))
@@ -172,5 +175,6 @@ def sweep_labels(jobs: Sequence[Sequence[str]]) -> tuple[list[str], list[str]]:
     for position, job in enumerate(parsed):
         parts = [f"{short[key]}={texts[key][position]}" for key in swept if key in job]
         labels.append(" ".join(parts) or f"#{position}")
-    shared = [item for item in jobs[0] if parse_override(item)[0] in shared_keys] if jobs else []
+    first = jobs[0] if jobs else []
+    shared = [item.lstrip("+") for item in first if parse_override(item)[0] in shared_keys]
     return labels, shared
