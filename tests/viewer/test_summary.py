@@ -4,7 +4,8 @@ at its first step to the value it reaches at its end along its own curve.
 Where a piece ends in a jump (a restart, a milestone, a stage that starts elsewhere), the value
 at its end step is the next piece's; the row shows the value the piece itself ends at. A piece
 the run stops in ends at the run's last value; a phase that starts at the run's last step is
-no row (no update of the run is in it: an empty ``main [2000, 2000]``); a run past the schedule's end ends with a ``hold`` row of the value held.
+no row (no update of the run is in it: an empty ``main [2000, 2000]``); a run past the
+schedule's end ends with a ``hold`` row of the value held.
 
 Every expected row is worked out here from the spec (composable-schedules.md, the README's
 semantics) with ``lr = 1``, so the numbers are exact or closed forms.
