@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from decimal import Decimal
 
 __all__ = [
     "DIGITS",
     "PLAIN_STEPS_BELOW",
+    "TICK_PRECISION",
     "format_numbers",
     "parse_override",
     "step_labels",
@@ -38,6 +40,8 @@ DIGITS = 3
 _PLAIN_FROM, _PLAIN_BELOW = 1e-2, 1e3
 #: Steps below this are written as whole numbers on an axis.
 PLAIN_STEPS_BELOW = 10**6
+#: How far a tick's label may be from its value, relative to the axis's largest tick.
+TICK_PRECISION = 5e-3
 #: The most decimals a tick label gets.
 _MAX_TICK_DECIMALS = 8
 
@@ -81,17 +85,24 @@ def format_numbers(values: Sequence[float]) -> list[str]:
 
 def tick_labels(values: Sequence[float]) -> list[str]:
     """Labels of an axis's ticks: one notation and one number of decimals for all of them,
-    as few decimals as keep each label within 1e-9 of its tick's value (relative to the
-    largest); zero is ``0``, and a tick past the largest float has no label."""
+    as few decimals as keep each label within :data:`TICK_PRECISION` of the largest tick from
+    its tick's value (round ticks are exact: ``2.5e-5``; the terminal's ticks at quarters of
+    the peak get 3 significant digits); zero is ``0``, and a tick past the largest float has
+    no label."""
     finite = [v for v in values if math.isfinite(v)]
     scientific = _use_scientific(finite)
     largest = max((abs(v) for v in finite), default=0.0)
     texts: list[str] = []
     for decimals in range(_MAX_TICK_DECIMALS + 1):
         texts = [_tick(v, decimals, scientific=scientific) for v in values]
-        if all(
-            abs(float(t) - v) <= 1e-9 * largest for t, v in zip(texts, values, strict=True) if t
-        ):
+        # In decimal arithmetic: a label of the largest float, rounded up, is past it.
+        tolerance = Decimal(TICK_PRECISION) * Decimal(largest)
+        close = (
+            abs(Decimal(t) - Decimal(v)) <= tolerance
+            for t, v in zip(texts, values, strict=True)
+            if t
+        )
+        if all(close):
             break
     return texts
 
