@@ -61,15 +61,15 @@ def test_the_apps_schedule_is_previewed_as_the_app_builds_it(user_app):
     assert proc.stdout.startswith("cosine schedule over 100 steps")
 
 
-def test_the_apps_overrides_apply_and_steps_sets_the_preview_length(user_app):
+def test_the_apps_overrides_apply_to_its_schedule_and_its_run_length(user_app):
     overrides = ["scheduler=linear", "scheduler.warmup_steps=10", "trainer.max_steps=60"]
-    run_lrview(user_app, *overrides, "steps=90")
+    run_lrview(user_app, *overrides)
     user_app.run(*overrides)
 
     steps, lrs = previewed(user_app)
-    assert steps == list(range(91))
+    assert steps == list(range(61))
     app_values = user_app.result()["values"]
-    np.testing.assert_allclose(lrs, app_values[:91], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(lrs, app_values[:61], rtol=1e-12, atol=1e-15)
     config = dict(name="linear", lr=1e-3, decay_steps=60, warmup_steps=10)
     np.testing.assert_allclose(lrs, [reference_lr(s, **config) for s in steps], atol=1e-15)
 

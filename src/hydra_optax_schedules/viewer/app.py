@@ -12,8 +12,13 @@ every schedule in the config (any node whose ``_target_`` is this package's buil
 ``+scheduler@wd_schedule=linear``), each given the run length ``steps`` as its ``decay_steps``
 unless the node sets one. A long run is evaluated at a bounded sample of steps that holds every
 phase boundary (:mod:`.sampling`). With ``-m`` every job writes its own files, and when the
-sweep ends :class:`~.comparison.SweepComparison` draws all of them in one picture. Without
+sweep ends :class:`~.comparison.CompareSchedules` compares them all (the callback any app
+can enable), with each job's return value, its mean learning rate (:func:`objective`). Without
 the ``viz`` extra, the pictures are skipped and one line says how to get them.
+
+``lrview --config-path conf --config-name train`` previews an app's own config instead, as the
+app composes it (:func:`app_arguments`); the run length is then that config's ``steps`` if it
+has one, else the ``decay_steps`` its schedules set (:func:`run_length`).
 
 A mistake in the viewer's own options (``steps``, ``csv_every_step``) or in a schedule is one
 line on stderr and exit status 1, without a traceback; in a multirun the job fails, the sweep
