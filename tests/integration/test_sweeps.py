@@ -120,6 +120,12 @@ def test_submitit_local_runs_each_job_as_a_submitit_job_and_returns_its_result(t
     assert len({r.hydra_cfg.hydra.job.id for r in returns.values()}) == len(names)
     for job, job_return in returns.items():
         assert job_return.return_value == pytest.approx(final_loss(job), abs=1e-5)
+    # Each job's record came from a submitit process; the sweep's process compared them.
+    rows = read_comparison(sweep)
+    assert [row["label"] for row in rows] == [f"scheduler={name}" for name in names]
+    assert [float(row["objective"]) for row in rows] == pytest.approx(
+        [returns[job].return_value for job in jobs]
+    )
 
 
 def test_the_shipped_lr_search_minimizes_the_final_loss_with_optuna(tmp_path):
