@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import pickle
+import re
 import subprocess
 import sys
 import time
@@ -88,6 +89,16 @@ def test_each_job_is_labelled_by_its_swept_values_and_objective(tmp_path, capsys
         assert row["schedule"] == "lr" and row["name"] == "cosine"
     out = capsys.readouterr().out
     assert "3 runs: steps=200 (lr)" in out
+    assert re.search(r"^job +run +objective +peak +final +mean$", out, re.MULTILINE)
+    table = re.findall(r"^(\d) +(lr=\S+) +(\S+) +(\S+) +(\S+) +(\S+)$", out, re.MULTILINE)
+    assert [row[:5] for row in table] == [
+        ("0", "lr=1.22e-4", "0.25", "1.22e-4", "0"),
+        ("1", "lr=3.16e-3", "0.125", "3.16e-3", "0"),
+        ("2", "lr=1.23e-2", "0.5", "1.23e-2", "0"),
+    ]
+    for (*_, mean), lr in zip(table, lrs, strict=True):  # the cosine's mean: about lr / 2
+        expected = sum(reference_lr(s, name="cosine", lr=lr, decay_steps=200) for s in range(200))
+        assert float(mean) == pytest.approx(expected / 200, rel=5e-3)
     assert "lr=1.22e-4 (objective 0.25)" in out  # the terminal plot's legend, below the plot
     assert f"wrote comparison.csv and comparison.png (3 runs) in {tmp_path}" in out
     assert (tmp_path / "comparison.png").read_bytes()[:4] == b"\x89PNG"

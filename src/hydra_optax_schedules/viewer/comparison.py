@@ -65,7 +65,10 @@ __all__ = [
     "JobRecord",
     "SweepComparison",
     "compare",
+    "labels_and_title",
+    "legend_labels",
     "read_records",
+    "summary_table",
 ]
 
 COMPARISON_FILE = "comparison.png"
@@ -172,11 +175,11 @@ class CompareSchedules(Callback):
     ) -> JobRecord:
         """The job's schedules as its app builds them; an error in one line if they cannot be."""
         objective = _objective(returned)
-        try:
-            schedules = _job_schedules(config, self.run_length_key)
         # The callback must not fail a job that its app ran: whatever goes wrong here (a
         # schedule the app never builds, a bad run length) is reported, and the job is left
         # out of the comparison.
+        try:
+            schedules = _job_schedules(config, self.run_length_key)
         except Exception as error:
             text = str(error).splitlines()[0] if str(error) else type(error).__name__
             print(f"job {number} not compared: {text}", file=sys.stderr, flush=True)
@@ -320,10 +323,10 @@ def labels_and_title(records: Sequence[JobRecord]) -> tuple[list[str], str]:
 
 def legend_labels(records: Sequence[JobRecord], labels: Sequence[str]) -> list[str]:
     """Each label followed by its job's objective, if the job returned a number."""
-    texts = iter(format_numbers([r.objective for r in records if r.objective is not None]))
+    objectives = _formatted([record.objective for record in records])
     return [
-        label if record.objective is None else f"{label} (objective {next(texts)})"
-        for label, record in zip(labels, records, strict=True)
+        f"{label} (objective {objective})" if objective else label
+        for label, objective in zip(labels, objectives, strict=True)
     ]
 
 
@@ -378,33 +381,30 @@ def compare(
 
 
 def summary_table(records: Sequence[JobRecord], labels: Sequence[str], title: str) -> str:
-    """The terminal summary: a row per job, its label, objective, and the peak, final and
-    mean of its first schedule (the learning rate)."""
+    """The terminal summary: a row per job, its label, objective (if any job returned one),
+    and the peak, final and mean of its first schedule's column (the learning rate)."""
     column = records[0].schedules[0].column
-    rows = []
-    for record, label in zip(records, labels, strict=True):
-        found = [s for s in record.schedules if s.column == column]
-        rows.append((str(record.job), label, record, found))
-    has_objective = any(record.objective is not None for record in records)
-    header = ["job", "run"] + (["objective"] if has_objective else []) + ["peak", "final", "mean"]
-    cells: list[list[str]] = [[job, label] for job, label, _, _ in rows]
-    if has_objective:
-        known = [r.objective for _, _, r, _ in rows if r.objective is not None]
-        texts = iter(format_numbers(known))
-        for cell, (_, _, record, _) in zip(cells, rows, strict=True):
-            cell.append(next(texts) if record.objective is not None else "")
-    for attribute in ("peak", "final", "mean"):
-        present = [getattr(found[0], attribute) for _, _, _, found in rows if found]
-        texts = iter(format_numbers(present))
-        for cell, (_, _, _, found) in zip(cells, rows, strict=True):
-            cell.append(next(texts) if found else "")
-    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
+    first = [next((s for s in r.schedules if s.column == column), None) for r in records]
+    table = {"job": [str(record.job) for record in records], "run": list(labels)}
+    objectives = [record.objective for record in records]
+    if any(value is not None for value in objectives):
+        table["objective"] = _formatted(objectives)
+    for name in ("peak", "final", "mean"):
+        table[name] = _formatted([None if s is None else getattr(s, name) for s in first])
+    widths = [max(len(name), *map(len, cells)) for name, cells in table.items()]
+    rows = [list(table), *([cells[i] for cells in table.values()] for i in range(len(records)))]
     lines = [f"{title} ({column})"]
-    for row in [header, *cells]:
-        lines.append(
-            "  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip()
-        )
+    for row in rows:
+        cells = (text.ljust(width) for text, width in zip(row, widths, strict=True))
+        lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def _formatted(values: Sequence[float | None]) -> list[str]:
+    """The numbers among ``values`` in one format (:func:`.labels.format_numbers`); ``""``
+    for ``None``."""
+    texts = iter(format_numbers([value for value in values if value is not None]))
+    return [next(texts) if value is not None else "" for value in values]
 
 
 def _write_csv(path: Path, records: Sequence[JobRecord], labels: Sequence[str]) -> None:
