@@ -61,6 +61,7 @@ def test_the_apps_schedule_is_previewed_as_the_app_builds_it(user_app):
     assert proc.stdout.startswith("cosine schedule over 100 steps")
 
 
+@pytest.mark.full  # the full lane (CI): two more processes, of the kind the first test runs
 def test_the_apps_overrides_apply_to_its_schedule_and_its_run_length(user_app):
     overrides = ["scheduler=linear", "scheduler.warmup_steps=10", "trainer.max_steps=60"]
     run_lrview(user_app, *overrides)
@@ -104,6 +105,7 @@ def test_a_sweep_of_the_apps_config_is_compared(user_app):
     assert f"wrote comparison.csv and comparison.png (2 runs) in {sweep}" in proc.stdout
 
 
+@pytest.mark.full  # the full lane (CI): one more process
 def test_the_help_names_the_command():
     proc = subprocess.run(
         [sys.executable, "-m", "hydra_optax_schedules", "--help"],
