@@ -15,7 +15,11 @@ import sys
 import numpy as np
 import pytest
 
+from hydra_optax_schedules.viewer.app import app_arguments
+
 from support.reference import reference_lr
+
+CALLBACK = "++hydra.callbacks.compare_schedules"
 
 
 def run_lrview(user_app, *args: str, status: int = 0) -> subprocess.CompletedProcess:
@@ -114,3 +118,32 @@ def test_the_help_names_the_command():
         check=True,
     )
     assert "--config-path conf --config-name train" in proc.stdout
+
+
+def test_without_an_apps_config_the_command_line_is_left_alone():
+    args = ["-m", "steps=10,20", "scheduler=wsd"]
+    assert app_arguments(args) == args
+
+
+@pytest.mark.parametrize("form", ["--config-path conf", "-cp conf", "--config-path=conf"])
+def test_an_apps_config_path_is_read_from_here_and_the_viewers_options_always_apply(
+    tmp_path, monkeypatch, form
+):
+    monkeypatch.chdir(tmp_path)
+    given = [*form.split(), "--config-name", "train", "steps=300", "log_scale=true", "x.y=1"]
+
+    rewritten = app_arguments(given)
+
+    path = str(tmp_path / "conf")
+    expected_path = [f"--config-path={path}"] if "=" in form else [form.split()[0], path]
+    assert rewritten == [
+        *expected_path,
+        "--config-name",
+        "train",
+        "++steps=300",
+        "++log_scale=true",
+        "x.y=1",
+        f"{CALLBACK}._target_=hydra_optax_schedules.viewer.comparison.CompareSchedules",
+        f"{CALLBACK}.run_length_key=steps",
+        f"{CALLBACK}.log_scale=true",
+    ]

@@ -361,10 +361,10 @@ def app_arguments(args: list[str]) -> list[str]:
         f"{callback}._target_=hydra_optax_schedules.viewer.comparison.CompareSchedules",
         f"{callback}.run_length_key={RUN_LENGTH_KEY}",
     ]
-    rewritten += [
+    rewritten += [  # a swept value (true,false) is not the callback's: it keeps its default
         f"{callback}.{flag}={given[flag]}"
         for flag in ("log_scale", "terminal_plot")
-        if flag in given
+        if flag in given and "," not in given[flag]
     ]
     return rewritten
 

@@ -98,15 +98,17 @@ def terminal_plot(
     color: bool = True,
     log_scale: bool = False,
 ) -> str:
-    """The curves drawn with plotext, as text ready to print; several curves are named below
-    the plot, each by its marker, so that no legend covers them.
+    """The curves drawn with plotext, as text ready to print; several curves are drawn each
+    with its own marker and named below the plot, so that no legend covers them and they
+    tell apart without colors too.
 
     Args:
         curves: ``(label, curve)`` pairs; a single curve may have an empty label.
         title: The plot's title.
         boundaries: Steps to mark with vertical lines (phase boundaries).
         color: Use ANSI colors (turn off when the output is not a terminal).
-        log_scale: Draw ``log10`` of the values (those above 0), ticked at powers of ten.
+        log_scale: Draw ``log10`` of the values, ticked at powers of ten; values below
+            :data:`_LOG_DEPTH` times the lowest curve's peak (0 among them) are left out.
     """
     import plotext
 
@@ -134,9 +136,7 @@ def terminal_plot(
         signal.lines()
         figure.draw(signal)
         if several:
-            red, green, blue = signal._get_marker().pixel().foreground()
-            shown = f"\x1b[38;2;{red};{green};{blue}m{marker}\x1b[0m" if color else marker
-            legend.append(f"  {shown} {label}")
+            legend.append(f"  {marker} {label}")
     for step in boundaries:
         figure.line(step, orientation="vertical")
     x_ticks = sorted({last_step * k // 4 for k in range(5)})
@@ -144,7 +144,7 @@ def terminal_plot(
     if log_scale:
         top = math.log10(peak / scale) if peak > 0 else 0.0
         low = math.floor(lowest) if math.isfinite(lowest) else math.floor(top) - 1
-        y_ticks = [float(k) for k in range(low, math.floor(top) + 1)] or [math.floor(top)]
+        y_ticks = [float(k) for k in range(low, math.floor(top) + 1)] or [float(math.floor(top))]
         shown_ticks = [10.0**k * scale for k in y_ticks]
     else:
         y_ticks = [peak / scale * k / 4 for k in range(5)] if peak > 0 else [0.0]
