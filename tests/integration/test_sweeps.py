@@ -12,6 +12,7 @@ and back.
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import pickle
@@ -72,6 +73,19 @@ def test_joblib_runs_the_sweep_in_two_worker_processes(tmp_path):
     assert len(jobs) == len(names)
     configs = assert_each_job_followed_its_schedule(jobs)
     assert [config.scheduler.name for config in configs] == names
+    # The trainer's callback compared the jobs, each labelled by its schedule and final loss,
+    # though each ran in a worker process.
+    rows = read_comparison(sweep)
+    assert [row["label"] for row in rows] == [f"scheduler={name}" for name in names]
+    for row, job in zip(rows, jobs, strict=True):
+        assert float(row["objective"]) == pytest.approx(final_loss(job), abs=1e-5)
+    assert (sweep / "comparison.png").is_file()
+
+
+def read_comparison(sweep: Path) -> list[dict[str, str]]:
+    """``comparison.csv``: a row per job (the trainer has one schedule)."""
+    with open(sweep / "comparison.csv", newline="") as file:
+        return list(csv.DictReader(file))
 
 
 def test_submitit_local_runs_each_job_as_a_submitit_job_and_returns_its_result(tmp_path):
@@ -106,6 +120,12 @@ def test_submitit_local_runs_each_job_as_a_submitit_job_and_returns_its_result(t
     assert len({r.hydra_cfg.hydra.job.id for r in returns.values()}) == len(names)
     for job, job_return in returns.items():
         assert job_return.return_value == pytest.approx(final_loss(job), abs=1e-5)
+    # Each job's record came from a submitit process; the sweep's process compared them.
+    rows = read_comparison(sweep)
+    assert [row["label"] for row in rows] == [f"scheduler={name}" for name in names]
+    assert [float(row["objective"]) for row in rows] == pytest.approx(
+        [returns[job].return_value for job in jobs]
+    )
 
 
 def test_the_shipped_lr_search_minimizes_the_final_loss_with_optuna(tmp_path):
@@ -138,6 +158,12 @@ def test_the_shipped_lr_search_minimizes_the_final_loss_with_optuna(tmp_path):
     assert results.best_value == pytest.approx(losses[best], abs=1e-5)
     assert results.best_params.scheduler == configs[best].scheduler.name
     assert results.best_params["scheduler.lr"] == pytest.approx(configs[best].scheduler.lr)
+    # Each trial compared, labelled by its suggested values and its objective, the final loss.
+    rows = read_comparison(sweep)
+    assert [float(row["objective"]) for row in rows] == pytest.approx(losses, abs=1e-5)
+    for row, config in zip(rows, configs, strict=True):
+        assert row["label"].startswith(f"scheduler={config.scheduler.name} lr=")
+        assert len(row["label"]) < 40  # lr=1.22e-4, not lr=0.00012188056684060332
 
 
 @pytest.mark.parametrize(

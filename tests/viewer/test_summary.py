@@ -3,8 +3,9 @@ at its first step to the value it reaches at its end along its own curve.
 
 Where a piece ends in a jump (a restart, a milestone, a stage that starts elsewhere), the value
 at its end step is the next piece's; the row shows the value the piece itself ends at. A piece
-the run stops in ends at the run's last value; a phase that starts at the run's last step is a
-row of that step; a run past the schedule's end ends with a ``hold`` row of the value held.
+the run stops in ends at the run's last value; a phase that starts at the run's last step is
+no row (no update of the run is in it: an empty ``main [2000, 2000]``); a run past the
+schedule's end ends with a ``hold`` row of the value held.
 
 Every expected row is worked out here from the spec (composable-schedules.md, the README's
 semantics) with ``lr = 1``, so the numbers are exact or closed forms.
@@ -192,7 +193,12 @@ CASES = {
             ("stage 1", 100, 200, 1.0, 1 - math.sqrt(0.5)),
         ],
     ),
-    "stages, the next stage starts at the run's last step": (
+    "cosine whose main phase starts at the run's last step: not listed": (
+        2000,
+        dict(name="cosine", decay_steps=4000, warmup_steps=2000),
+        [("warmup", 0, 2000, 0.0, 1.0)],
+    ),
+    "stages, the next stage starts at the run's last step: not listed": (
         300,
         dict(
             name="stages",
@@ -202,7 +208,7 @@ CASES = {
                 {"shape": "constant", "start": 0.5},
             ],
         ),
-        [("stage 0", 0, 300, 1.0, 0.1), ("stage 1", 300, 300, 0.5, 0.5)],
+        [("stage 0", 0, 300, 1.0, 0.1)],
     ),
     # Branched cooldowns: from the value at S = 120 (1 - 120 / 400 = 0.7) to 0 over 40 steps.
     "linear cooled down from step 120": (

@@ -250,7 +250,7 @@ def test_a_multirun_draws_every_job_in_one_comparison(tmp_path, launcher):
     sweep = tmp_path / "sweep"
     assert sorted(sweep.rglob("comparison.png")) == [sweep / "comparison.png"]
     assert_is_png(sweep / "comparison.png")
-    assert f"wrote comparison.png ({len(names)} runs) in {sweep}" in proc.stdout
+    assert f"wrote comparison.csv and comparison.png ({len(names)} runs) in {sweep}" in proc.stdout
     for job, name in enumerate(names):
         config = dict(name=name, lr=1e-3, decay_steps=200, warmup_steps=20, end_lr_factor=0.1)
         steps, lrs = read_csv(sweep / str(job) / "schedule.csv")
@@ -270,7 +270,7 @@ def test_the_modern_shapes_draw_together(tmp_path):
 
     sweep = tmp_path / "sweep"
     assert_is_png(sweep / "comparison.png")
-    assert f"wrote comparison.png (3 runs) in {sweep}" in proc.stdout
+    assert f"wrote comparison.csv and comparison.png (3 runs) in {sweep}" in proc.stdout
     configs = [
         dict(name="cosine"),
         dict(name="wsd", cooldown_shape="sqrt"),  # the option's shape; the 20% is the family's
@@ -466,7 +466,7 @@ def test_a_sweep_with_a_failing_job_compares_the_others_and_fails(tmp_path, laun
 
     sweep = tmp_path / "sweep"
     assert_is_png(sweep / "comparison.png")
-    assert f"wrote comparison.png (2 runs) in {sweep}" in proc.stdout
+    assert f"wrote comparison.csv and comparison.png (2 runs) in {sweep}" in proc.stdout
     assert (sweep / "0" / "schedule.csv").is_file()
     assert not (sweep / "1" / "schedule.csv").exists()
     assert (sweep / "2" / "schedule.csv").is_file()
@@ -581,7 +581,7 @@ def test_the_plots_draw_values_up_to_the_largest_float(tmp_path):
     plots.save_schedule_png([("learning rate", curve, summary)], "huge", tmp_path / "one.png")
     plots.save_comparison_png([("huge", {"lr": curve})], "huge", tmp_path / "all.png")
 
-    assert "1.8e+308" in text
+    assert "1.80e308" in text
     assert_is_png(tmp_path / "one.png")
     assert_is_png(tmp_path / "all.png")
 
@@ -593,7 +593,7 @@ def test_a_sweep_of_two_schedules_compares_both(tmp_path):
 
     sweep = tmp_path / "sweep"
     assert_is_png(sweep / "comparison.png")
-    assert f"wrote comparison.png (2 runs) in {sweep}" in proc.stdout
+    assert f"wrote comparison.csv and comparison.png (2 runs) in {sweep}" in proc.stdout
 
 
 @pytest.mark.full  # the full lane (CI): a fresh virtualenv
@@ -626,7 +626,7 @@ def test_the_viewer_runs_from_an_installed_wheel(tmp_path):
     assert (work / "run" / "schedule.png").is_file()
 
     out = run(str(python.parent / "lrview"), "-m", "steps=20,30")
-    assert f"wrote comparison.png (2 runs) in {work / 'sweep'}" in out
+    assert f"wrote comparison.csv and comparison.png (2 runs) in {work / 'sweep'}" in out
     location = subprocess.run(
         [python, "-c", "import hydra_optax_schedules.viewer as v; print(v.__file__)"],
         env=env,

@@ -13,8 +13,13 @@ every schedule in the config (any node whose ``_target_`` is this package's buil
 gives it (``instantiate(node, run_steps=steps)``): a node that sets another ``decay_steps`` is
 an error naming both. A long run is evaluated at a bounded sample of steps that holds every
 phase boundary (:mod:`.sampling`). With ``-m`` every job writes its own files, and when the
-sweep ends :class:`~.comparison.SweepComparison` draws all of them in one picture. Without
+sweep ends :class:`~.comparison.CompareSchedules` compares them all (the callback any app
+can enable), with each job's return value, its mean learning rate (:func:`objective`). Without
 the ``viz`` extra, the pictures are skipped and one line says how to get them.
+
+``lrview --config-path conf --config-name train`` previews an app's own config instead, as the
+app composes it (:func:`app_arguments`); the run length is then that config's ``steps`` if it
+has one, else the ``decay_steps`` its schedules set (:func:`run_length`).
 
 A mistake in the viewer's own options (``steps``, ``csv_every_step``) or in a schedule is one
 line on stderr and exit status 1, without a traceback; in a multirun the job fails, the sweep
@@ -48,9 +53,13 @@ from hydra_optax_schedules.viewer.summary import Summary, format_summary, summar
 __all__ = [
     "CONFIG_PATH",
     "MAX_CSV_ROWS",
+    "OPTIONS",
     "ViewerError",
+    "app_arguments",
     "main",
+    "objective",
     "preview",
+    "run_length",
     "schedule_nodes",
     "view",
 ]
@@ -60,7 +69,14 @@ CONFIG_PATH = "pkg://hydra_optax_schedules.viewer.conf"
 #: The longest ``schedule.csv`` that ``csv_every_step=true`` writes (about 250 MB).
 MAX_CSV_ROWS = 10**7
 #: The key of the learning-rate schedule, whose CSV column is ``lr``.
-LR_KEY = "scheduler"
+LR_KEY = tables.LR_KEY
+#: The viewer's run length option.
+RUN_LENGTH_KEY = "steps"
+#: The viewer's own options: previewing an app's config (``--config-name``), they are set
+#: whether or not that config has such a key (``steps=...`` is given as ``++steps=...``).
+OPTIONS = (RUN_LENGTH_KEY, "terminal_plot", "csv_every_step", "log_scale")
+#: The callback that compares a sweep's schedules, as the viewer's config and an app's name it.
+COMPARE_CALLBACK = "hydra.callbacks.compare_schedules"
 _BUILDERS = {BUILDER_TARGET, f"{build_schedule.__module__}.{build_schedule.__name__}"}
 _CHUNK = 10**6  # rows evaluated at once when every step is written
 
@@ -69,15 +85,16 @@ class ViewerError(CompactHydraException):
     """A viewer option or a schedule that cannot be previewed; the message is one line."""
 
 
-def view(cfg: DictConfig) -> None:
-    """Hydra task: summarize, draw and save every schedule in ``cfg``.
+def view(cfg: DictConfig) -> float:
+    """Hydra task: summarize, draw and save every schedule in ``cfg``; return the objective
+    (:func:`objective`, the mean learning rate).
 
     In a single run, a mistake (:class:`ViewerError`, ``ScheduleConfigError``) is printed as one
     line on stderr and the process exits with status 1. In a multirun it fails the job as a
     :class:`ViewerError`, so that the sweep goes on and Hydra reports it.
     """
     try:
-        _view(cfg)
+        return _view(cfg)
     except (ViewerError, ScheduleConfigError) as error:
         if HydraConfig.get().mode == RunMode.RUN:
             print(error, file=sys.stderr, flush=True)
@@ -85,7 +102,7 @@ def view(cfg: DictConfig) -> None:
         raise ViewerError(str(error)) from None
 
 
-def _view(cfg: DictConfig) -> None:
+def _view(cfg: DictConfig) -> float:
     hydra_config = HydraConfig.get()
     out_dir = Path(hydra_config.runtime.output_dir)
     overrides = list(hydra_config.overrides.task)
@@ -94,14 +111,16 @@ def _view(cfg: DictConfig) -> None:
     # its end (comparison.py); each job still writes its own files.
     single_run = hydra_config.mode == RunMode.RUN
 
-    steps = check_steps(cfg.get("steps"))
-    every_step = check_csv_every_step(cfg.get("csv_every_step", False), steps)
-    schedules = {key: build_with_run_length(node, steps) for key, node in schedule_nodes(cfg)}
-    if not schedules:
+    nodes = list(schedule_nodes(cfg))
+    if not nodes:
         raise ViewerError(
             f"no schedule in the config: add one, e.g. {LR_KEY}=cosine (a schedule is a node "
             f"whose _target_ is {BUILDER_TARGET})"
         )
+    steps = run_length(cfg, RUN_LENGTH_KEY, nodes)
+    every_step = check_csv_every_step(cfg.get("csv_every_step", False), steps)
+    log_scale = check_flag("log_scale", cfg.get("log_scale", False))
+    schedules = {key: build_with_run_length(node, steps) for key, node in nodes}
     sampled, summaries = preview(schedules, steps)
     columns = [column_name(key) for key in schedules]
     if every_step:
@@ -117,15 +136,15 @@ def _view(cfg: DictConfig) -> None:
     if cfg.get("terminal_plot", True) and single_run:
         try:
             for curve, summary in zip(sampled, summaries, strict=True):
-                title = (
-                    f"{summary.key}: {summary.name}" if several else f"{summary.name}: {described}"
-                )
+                title = plots.panel_title(summary)
+                title = title if several else f"{title}: {described}"
                 report.append(
                     plots.terminal_plot(
                         [("", curve)],
                         title,
                         boundaries=summary.boundaries,
                         color=sys.stdout.isatty(),
+                        log_scale=log_scale,
                     )
                 )
         except ImportError as error:
@@ -135,12 +154,8 @@ def _view(cfg: DictConfig) -> None:
             (plots.axis_label(column), curve, summary)
             for column, curve, summary in zip(columns, sampled, summaries, strict=True)
         ]
-        title = (
-            f"{len(summaries)} schedules: {described}"
-            if several
-            else f"{summaries[0].name}: {described}"
-        )
-        plots.save_schedule_png(panels, title, out_dir / "schedule.png")
+        title = f"{len(summaries)} schedules: {described}" if several else described
+        plots.save_schedule_png(panels, title, out_dir / "schedule.png", log_scale=log_scale)
         written.append("schedule.png")
     except ImportError as error:
         missing.append(error)
@@ -149,6 +164,15 @@ def _view(cfg: DictConfig) -> None:
     report.append(f"wrote {', '.join(written)} in {out_dir}")
     # One write, so that jobs running side by side (joblib) do not interleave their lines.
     print("\n\n".join(report), flush=True)
+    return objective(summaries)
+
+
+def objective(summaries: list[Summary]) -> float:
+    """What a job returns to its sweeper: the mean learning rate over the run's updates (of
+    ``scheduler``, else of the first schedule), so that a sweeper that needs a number
+    (Optuna) runs; minimizing it means nothing for training."""
+    chosen = next((s for s in summaries if s.key == LR_KEY), summaries[0])
+    return float(chosen.mean.value)
 
 
 def preview(schedules: dict[str, Schedule], steps: int) -> tuple[list[tables.Table], list[Summary]]:
@@ -171,15 +195,47 @@ def preview(schedules: dict[str, Schedule], steps: int) -> tuple[list[tables.Tab
     return sampled, summaries
 
 
-def check_steps(value: Any) -> int:
-    """``steps`` as a Python int in ``[1, 2**63)``, or a :class:`ViewerError` naming it."""
+def check_steps(value: Any, name: str = "steps") -> int:
+    """The run length ``value`` as a Python int in ``[1, 2**63)``, or a :class:`ViewerError`
+    naming it (``name``: where it came from)."""
     is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if not is_int or not 1 <= value <= MAX_STEPS:
         raise ViewerError(
-            f"steps={value!r} is invalid: expected the run length, a whole number of steps "
+            f"{name}={value!r} is invalid: expected the run length, a whole number of steps "
             "in [1, 2**63 - 1]"
         )
     return int(value)
+
+
+def run_length(cfg: DictConfig, key: str | None, nodes: list[tuple[str, DictConfig]]) -> int:
+    """The run length to preview: the value at ``key`` (``steps``) of ``cfg``, checked.
+
+    If ``cfg`` has no such key (an app's config) or ``key`` is ``None``: the ``decay_steps``
+    that every schedule sets, or a :class:`ViewerError` that says what to give.
+    """
+    absent = object()
+    value = absent if key is None else OmegaConf.select(cfg, key, default=absent)
+    if value is not absent:
+        return check_steps(value, key or RUN_LENGTH_KEY)
+    own = {path: node.get("decay_steps") for path, node in nodes}
+    lengths = set(own.values())
+    if len(lengths) == 1 and None not in lengths and 0 not in lengths:
+        return check_steps(lengths.pop(), f"{nodes[0][0]}.decay_steps")
+    given = ", ".join(f"{path}.decay_steps={length}" for path, length in own.items())
+    name = key or RUN_LENGTH_KEY
+    missing = f"the config has no {key}" if key else "no run length is given"
+    raise ViewerError(
+        f"{missing} and its schedules do not set one decay_steps ({given}): give the run "
+        f"length your app passes to its schedules, e.g. {name}=10000 or "
+        f"'{name}=${{trainer.max_steps}}'"
+    )
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """A viewer option that is true or false, or a :class:`ViewerError` naming it."""
+    if not isinstance(value, bool):
+        raise ViewerError(f"{name}={value!r} is invalid: expected true or false")
+    return value
 
 
 def check_csv_every_step(value: Any, steps: int) -> bool:
@@ -236,7 +292,7 @@ def build_with_run_length(node: DictConfig, steps: int) -> Schedule:
 
 def column_name(key: str) -> str:
     """The ``schedule.csv`` column of the schedule at ``key``: ``lr`` for ``scheduler``."""
-    return tables.LR_COLUMN if key == LR_KEY else key
+    return tables.column_name(key)
 
 
 def _every_step(
@@ -248,7 +304,67 @@ def _every_step(
         yield block, [tables.evaluate(schedule, block).values for schedule in schedules]
 
 
-# The console script and ``__main__``: ``main()`` reads the overrides from ``sys.argv``. ``view``
-# itself stays a plain module-level function, so a launcher that runs jobs in other processes
-# (joblib) sends it by reference.
-main = hydra.main(config_path=CONFIG_PATH, config_name="viewer", version_base="1.3")(view)
+# ``view`` itself stays a plain module-level function, so a launcher that runs jobs in other
+# processes (joblib) sends it by reference.
+_hydra_main = hydra.main(config_path=CONFIG_PATH, config_name="viewer", version_base="1.3")(view)
+
+
+def main() -> None:
+    """The console script and ``__main__``: ``lrview [overrides]``, read from ``sys.argv``.
+
+    With ``--config-name`` (and ``--config-path``, a directory, relative to the current one),
+    the viewer previews an app's own config exactly as the app composes it, with the same
+    overrides: see :func:`app_arguments`.
+    """
+    sys.argv[1:] = app_arguments(sys.argv[1:])
+    _hydra_main()
+
+
+def app_arguments(args: list[str]) -> list[str]:
+    """The command line, made to preview an app's config when it names one.
+
+    Without ``--config-name``/``-cn`` (or ``--config-path``/``-cp``), ``args`` as given.
+    With it, the config is the app's, which may not have the viewer's options; so
+
+    - ``--config-path`` relative to the current directory is made absolute (Hydra would read
+      it relative to this module);
+    - each viewer option (:data:`OPTIONS`) given as ``key=value`` is given as
+      ``++key=value``: set, whether or not the app's config has that key;
+    - the sweep comparison is enabled (:class:`.comparison.CompareSchedules`, with the run
+      length from ``steps``, or the schedules' own ``decay_steps`` if the config has none).
+    """
+    names = ("--config-name", "-cn", "--config-path", "-cp")
+    if not any(arg.split("=", 1)[0] in names for arg in args):
+        return list(args)
+    rewritten: list[str] = []
+    pending_path = False
+    for arg in args:
+        if pending_path:
+            arg, pending_path = _absolute(arg), False
+        elif arg in ("--config-path", "-cp"):
+            pending_path = True
+        elif arg.startswith("--config-path="):
+            arg = "--config-path=" + _absolute(arg.split("=", 1)[1])
+        elif arg.split("=", 1)[0] in OPTIONS:
+            arg = "++" + arg
+        rewritten.append(arg)
+    callback = f"++{COMPARE_CALLBACK}"
+    given = {
+        arg.split("=", 1)[0].lstrip("+"): arg.split("=", 1)[1] for arg in rewritten if "=" in arg
+    }
+    rewritten += [
+        f"{callback}._target_=hydra_optax_schedules.viewer.comparison.CompareSchedules",
+        f"{callback}.run_length_key={RUN_LENGTH_KEY}",
+    ]
+    rewritten += [  # a swept value (true,false) is not the callback's: it keeps its default
+        f"{callback}.{flag}={given[flag]}"
+        for flag in ("log_scale", "terminal_plot")
+        if flag in given and "," not in given[flag]
+    ]
+    return rewritten
+
+
+def _absolute(path: str) -> str:
+    """A ``--config-path`` relative to the current directory, made absolute; a path with a
+    scheme (``pkg://``, ``file://``) as given."""
+    return path if "://" in path else str(Path(path).resolve())

@@ -58,7 +58,7 @@ class Summary:
         key: Where the schedule is in the config (``"scheduler"``, ``"wd_schedule"``, ...).
         name: The schedule's ``name`` as configured (``"cosine"``, ``"cosine_decay"``, ...).
         steps: The run's length; the curve covers steps ``0..steps``.
-        phases: The phases that start at or before ``steps``, cut at ``steps``, then a
+        phases: The phases that start before ``steps``, cut at ``steps``, then a
             ``"hold"`` row if the run goes on past the schedule's end.
         peak: The largest value, first reached at ``peak_step`` (every phase is monotone, so
             the sampled curve holds the peak of the whole run).
@@ -86,12 +86,13 @@ def summarize(key: str, schedule: Schedule, curve: Table, mean: Mean) -> Summary
     """Summarize ``schedule`` over the run that ``curve`` covers (steps ``0..curve.steps[-1]``).
 
     ``curve`` must hold every phase boundary within the run (:func:`.sampling.sample_steps`).
-    A phase that starts at the run's last step is a row of that one step.
+    A phase that starts at the run's last step has no update in the run (the updates are
+    steps ``0..steps-1``): it is not a row, and its first value is the final value.
     """
     steps = int(curve.steps[-1])
     rows: list[PhaseRow] = []
     for phase in schedule.pieces:
-        if phase.start > steps:
+        if phase.start >= steps:
             break
         if phase.end is not None and phase.end <= steps:
             end, end_value = phase.end, phase.end_value

@@ -18,12 +18,28 @@ import numpy as np
 
 from hydra_optax_schedules.schedule import Schedule
 
-__all__ = ["LR_COLUMN", "STEP_COLUMN", "Table", "evaluate", "read_csv", "write_csv"]
+__all__ = [
+    "LR_COLUMN",
+    "LR_KEY",
+    "STEP_COLUMN",
+    "Table",
+    "column_name",
+    "evaluate",
+    "read_csv",
+    "write_csv",
+]
 
 STEP_COLUMN = "step"
 #: The column of the learning-rate schedule (the config's ``scheduler``), as before several
 #: schedules were written; other schedules' columns are named by their key.
 LR_COLUMN = "lr"
+#: The config key of the learning-rate schedule.
+LR_KEY = "scheduler"
+
+
+def column_name(key: str) -> str:
+    """The ``schedule.csv`` column of the schedule at ``key``: ``lr`` for ``scheduler``."""
+    return LR_COLUMN if key == LR_KEY else key
 
 
 @dataclass(frozen=True, eq=False)
