@@ -155,7 +155,11 @@ def test_an_invalid_job_on_slurm_reports_its_error_and_the_other_jobs_complete(t
     assert proc.returncode == 1
     assert "Error executing job with overrides:" in proc.stderr
     assert "'scheduler.warmup_steps=25'" in proc.stderr
-    assert f"warmup_steps=25 + cooldown_steps=10 > decay_steps={STEPS}" in proc.stderr
+    assert (
+        f"scheduler.warmup_steps=25 + scheduler.cooldown_steps=10 > scheduler.decay_steps={STEPS}"
+        f" is invalid: warmup and cooldown must fit in decay_steps (scheduler.decay_steps is the "
+        f"run length, run_steps={STEPS})"
+    ) in proc.stderr
     jobs = job_dirs(tmp_path / "sweep")
     assert len(jobs) == 3
     invalid, *valid = jobs

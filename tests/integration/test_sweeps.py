@@ -184,7 +184,11 @@ def test_an_invalid_job_reports_its_error_and_the_other_jobs_complete(tmp_path, 
     assert proc.returncode == 1
     assert "Error executing job with overrides:" in proc.stderr
     assert "'scheduler.warmup_steps=25'" in proc.stderr
-    assert f"warmup_steps=25 + cooldown_steps=10 > decay_steps={STEPS}" in proc.stderr
+    assert (
+        f"scheduler.warmup_steps=25 + scheduler.cooldown_steps=10 > scheduler.decay_steps={STEPS}"
+        f" is invalid: warmup and cooldown must fit in decay_steps (scheduler.decay_steps is the "
+        f"run length, run_steps={STEPS})"
+    ) in proc.stderr
     jobs = job_dirs(tmp_path / "sweep")
     assert len(jobs) == 3
     invalid, *valid = jobs
@@ -247,7 +251,7 @@ def configs_and_schedules() -> dict[str, object]:
             )
             objects[f"{name} composed config"] = cfg
             objects[f"{name} option"] = OmegaConf.to_object(cfg.scheduler)
-            objects[f"{name} schedule"] = instantiate(cfg.scheduler, decay_steps=cfg.steps)
+            objects[f"{name} schedule"] = instantiate(cfg.scheduler, run_steps=cfg.steps)
     config = SchedulerConfig(
         lr=3e-4,
         name="polynomial",

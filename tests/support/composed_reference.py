@@ -118,12 +118,15 @@ def composed_lr(
     milestone_fractions=None,
     decay_factor=0.1,
     stages=None,
+    cooldown_start_fraction=None,
 ):
     """The learning rate at ``step``, straight from the two specs."""
     family = FAMILIES.get(name, name)
     if cooldown_shape is None:
         cooldown_shape = "sqrt" if family == "wsd" else "linear"
     D = decay_steps or None
+    if cooldown_start_fraction is not None:  # S = round(f * D), halves up
+        cooldown_start = nearest(decimal(cooldown_start_fraction) * D)
     if family == "wsd" and cooldown_steps == 0 and cooldown_fraction is None:
         cooldown_fraction = 0.2
     W, C = resolve_lengths(D, warmup_steps, cooldown_steps, warmup_fraction, cooldown_fraction)
@@ -198,7 +201,10 @@ def boundaries(case):
         case.get("warmup_fraction"),
         cooldown_fraction,
     )
-    branched = case.get("cooldown_start") is not None
+    branch = case.get("cooldown_start")
+    if case.get("cooldown_start_fraction") is not None:
+        branch = nearest(decimal(case["cooldown_start_fraction"]) * D)
+    branched = branch is not None
     M = None if D is None else D - W - (0 if branched else C)
     steps = set()
     if family in DECAYING:
@@ -217,9 +223,9 @@ def boundaries(case):
             steps.add(begin)
             begin += L
     if branched:  # the main phase's pieces after the branch point are never reached
-        steps = {step for step in steps if step < case["cooldown_start"]}
+        steps = {step for step in steps if step < branch}
     if C > 0:
-        steps.add(case["cooldown_start"] if branched else D - C)
+        steps.add(branch if branched else D - C)
     return sorted(steps)
 
 

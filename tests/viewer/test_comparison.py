@@ -230,3 +230,23 @@ def test_importing_the_callback_imports_no_plotting_library():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_failed_instantiation_is_named_by_its_root_cause(tmp_path, capsys):
+    try:
+        try:
+            raise ValueError("scheduler.warmup_steps=50 + ... > scheduler.decay_steps=30")
+        except ValueError as cause:
+            raise RuntimeError(
+                "Error in call to target 'build_schedule':\nValueError(...)"
+            ) from cause
+    except RuntimeError as error:
+        wrapped = error
+    failed = JobReturn(overrides=["steps=30"], status=JobStatus.FAILED)
+    failed.return_value = wrapped
+
+    CompareSchedules().on_job_end(job_config(tmp_path, 2), failed)
+
+    assert capsys.readouterr().err == (
+        "job 2 failed (steps=30): scheduler.warmup_steps=50 + ... > scheduler.decay_steps=30\n"
+    )

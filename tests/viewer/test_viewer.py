@@ -474,7 +474,8 @@ def test_a_sweep_with_a_failing_job_compares_the_others_and_fails(tmp_path, laun
     assert failed == [
         "job 1 failed (scheduler.warmup_steps=5000 steps=1000): scheduler.warmup_steps=5000 "
         "+ scheduler.cooldown_steps=0 > scheduler.decay_steps=1000 is invalid: warmup and "
-        "cooldown must fit in decay_steps (scheduler.decay_steps is the run length, steps=1000)"
+        "cooldown must fit in decay_steps (scheduler.decay_steps is the run length, "
+        "run_steps=1000) (lrview passes steps=1000 as run_steps)"
     ]
     assert "Traceback" not in proc.stderr
 

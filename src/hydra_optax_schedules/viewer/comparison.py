@@ -162,7 +162,7 @@ class CompareSchedules(Callback):
         number = int(config.hydra.job.num)
         overrides = tuple(str(item) for item in (job_return.overrides or ()))
         if job_return.status == JobStatus.FAILED:
-            error = str(job_return._return_value).splitlines()[0]  # the value raises if read
+            error = _one_line(job_return._return_value)  # the value raises if read
             described = " ".join(overrides) or "(defaults)"
             print(f"job {number} failed ({described}): {error}", file=sys.stderr, flush=True)
             record = JobRecord(number, overrides, None, (), f"failed: {error}")
@@ -181,7 +181,7 @@ class CompareSchedules(Callback):
         try:
             schedules = _job_schedules(config, self.run_length_key)
         except Exception as error:
-            text = str(error).splitlines()[0] if str(error) else type(error).__name__
+            text = _one_line(error)
             print(f"job {number} not compared: {text}", file=sys.stderr, flush=True)
             return JobRecord(number, overrides, objective, (), f"not compared: {text}")
         return JobRecord(number, overrides, objective, schedules, None)
@@ -209,6 +209,15 @@ class SweepComparison(CompareSchedules):
 
     def __init__(self, log_scale: bool = False, terminal_plot: bool = True) -> None:
         super().__init__("steps", log_scale=log_scale, terminal_plot=terminal_plot)
+
+
+def _one_line(error: BaseException) -> str:
+    """The first line of the error at the root of ``error``'s causes: the schedule's own
+    message, not Hydra's ``Error in call to target ...`` around it."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    lines = str(error).splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _objective(returned: Any) -> float | None:
