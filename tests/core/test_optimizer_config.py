@@ -4,10 +4,13 @@ get/to_dict/from_dict."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import re
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
@@ -227,3 +230,31 @@ def test_the_config_its_checks_and_its_options_import_no_jax():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "optimizer.md"
+
+
+@pytest.mark.parametrize(
+    ("header", "config_class"),
+    [
+        ("| optimizer field | type | default | meaning |", OptimizerConfig),
+        ("| group field | type | default | meaning |", ParamGroupConfig),
+        ("| plateau field | type | default | meaning |", PlateauConfig),
+    ],
+)
+def test_the_docs_list_every_field_with_its_type_and_default(header, config_class):
+    """docs/optimizer.md's tables are the dataclasses' fields, in order: they cannot drift."""
+    lines = DOC.read_text().splitlines()
+    rows = []
+    for line in lines[lines.index(header) + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip("|"))]
+        name, kind, default = (cell.strip("`") for cell in cells[:3])
+        rows.append((name, kind, default if default == "required" else ast.literal_eval(default)))
+    expected = [
+        (f.name, str(f.type), "required" if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(config_class)
+    ]
+    assert rows == expected
