@@ -267,3 +267,16 @@ def test_the_schedule_is_the_scheduler_config_s():
     fields = {"lr": 3e-4, "name": "cosine", "decay_steps": 100, "warmup_steps": 10}
     for t in (0, 10, 55, 100):
         assert schedule(t) == pytest.approx(reference_lr(t, **fields), rel=1e-12, abs=1e-18)
+
+
+@pytest.mark.parametrize("name", ["adamw", "sgd", "lamb"])
+def test_bfloat16_parameters_get_bfloat16_updates_and_float32_logged_values(name):
+    params = jax.tree.map(lambda p: p.astype(jnp.bfloat16), PARAMS)
+    tx, _ = build_optimizer({"name": name, "scheduler": WARMUP, "weight_decay": 0.1})
+    state = tx.init(params)
+    updates, state = tx.update(jax.tree.map(jnp.ones_like, params), state, params)
+    updates, state = tx.update(jax.tree.map(jnp.ones_like, params), state, params)
+    assert {u.dtype for u in jax.tree.leaves(updates)} == {jnp.dtype(jnp.bfloat16)}
+    applied = applied_hyperparams(state)["default"]
+    assert applied["lr"].dtype == jnp.float32
+    assert float(applied["lr"]) == pytest.approx(reference_lr(1, **WARMUP), rel=1e-7)
