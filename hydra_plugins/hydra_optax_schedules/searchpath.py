@@ -1,4 +1,4 @@
-"""Puts the ``scheduler`` config group into every Hydra app.
+"""Puts the ``scheduler`` and ``optimizer`` config groups into every Hydra app.
 
 Hydra imports this module at every app start, and again in every joblib or submitit worker:
 it imports nothing but Hydra itself, so it costs next to nothing, is safe to execute twice
@@ -10,7 +10,7 @@ from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 
 class OptaxSchedulesSearchPathPlugin(SearchPathPlugin):
-    """Appends ``hydra-optax-schedules://``, where the ``scheduler`` options live.
+    """Appends ``hydra-optax-schedules://``, where the ``scheduler`` and ``optimizer`` options live.
 
     It is appended after the app's own config directory, so a user's
     ``conf/scheduler/<name>.yaml`` wins over ours.

@@ -11,32 +11,59 @@ The layers, each importing only those before it: ``values``, ``errors``, ``messa
 ``shapes`` (every formula); ``piece``; ``config`` (schema, families, coercion, parsing,
 normalization); ``evaluate`` (host, select, indexed); ``plan`` (pieces with exact
 boundaries); ``schedule`` (the ``Schedule`` and its builders); ``hydra_options``,
-``safe_load``; ``viewer``. ``docs/development.md`` says where each thing is computed.
+``safe_load``; ``optimizer`` (``OptimizerConfig`` and ``build_optimizer``: the optax
+optimizer, its parameter groups and its plateau, from config); ``viewer``.
+``docs/development.md`` says where each thing is computed.
 
 Importing this package does not import JAX or optax; a schedule imports JAX the first time
 it is called on a JAX array.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.hydra_options import OPTION_CLASSES, SchedulerOption
+from hydra_optax_schedules.optimizer import OptimizerConfig, ParamGroupConfig, PlateauConfig
 from hydra_optax_schedules.safe_load import load_schedule
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
 from hydra_optax_schedules.shapes import Shape, register_shape
 
+if TYPE_CHECKING:
+    from hydra_optax_schedules.optimizer.build import build_optimizer
+    from hydra_optax_schedules.optimizer.describe import describe_param_groups
+    from hydra_optax_schedules.optimizer.hyperparams import applied_hyperparams
+
 __all__ = [
     "OPTION_CLASSES",
     "IgnoredFieldWarning",
+    "OptimizerConfig",
+    "ParamGroupConfig",
+    "PlateauConfig",
     "Schedule",
     "ScheduleConfigError",
     "SchedulerConfig",
     "SchedulerOption",
     "Shape",
     "StageConfig",
+    "applied_hyperparams",
     "build_lr_scheduler",
+    "build_optimizer",
     "build_schedule",
+    "describe_param_groups",
     "load_schedule",
     "register_shape",
 ]
 
 __version__ = "0.2.0"
+
+#: The optimizer's names that import JAX and optax: imported when first used.
+_OPTIMIZER_NAMES = ("build_optimizer", "applied_hyperparams", "describe_param_groups")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _OPTIMIZER_NAMES:
+        from hydra_optax_schedules import optimizer
+
+        return getattr(optimizer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

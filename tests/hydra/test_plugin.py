@@ -103,11 +103,14 @@ def test_the_options_are_typed_structured_configs():
     from hydra.core.object_type import ObjectType
 
     from hydra_optax_schedules.config import SCHEDULE_NAMES
+    from hydra_optax_schedules.optimizer.config import OPTIMIZER_NAMES
     from hydra_plugins.hydra_optax_schedules.config_source import OptaxSchedulesConfigSource
 
     source = OptaxSchedulesConfigSource(provider="test", path="hydra-optax-schedules://x")
-    assert source.list("", ObjectType.GROUP) == ["scheduler"]
+    assert source.list("", ObjectType.GROUP) == ["scheduler", "optimizer"]
     assert source.list("scheduler", ObjectType.CONFIG) == sorted(SCHEDULE_NAMES)
+    assert source.list("optimizer", ObjectType.CONFIG) == sorted(OPTIMIZER_NAMES)
+    assert source.is_config("optimizer/adamw") and not source.is_config("optimizer/adamww")
     assert source.is_config("scheduler/cosine") and source.is_config("scheduler/wsd.yaml")
     assert not source.is_config("db/cosine") and not source.is_config("scheduler/cosin")
     node = source.load_config("scheduler/cosine_decay").config

@@ -1,0 +1,134 @@
+"""The options of Hydra's ``optimizer`` group: one typed dataclass per optimizer name.
+
+Each option is generated from ``OptimizerConfig``'s fields, so its fields and defaults cannot
+drift from it; a field the name does not use is left out (Hydra rejects
+``optimizer=sgd optimizer.beta2=0.99``), and ``_target_`` names the builder, so
+``hydra.utils.instantiate(cfg.optimizer)`` returns ``(tx, schedule)``.
+
+The optimizer's ``scheduler`` is the app's ``scheduler`` node (``${oc.select:scheduler,null}``):
+``scheduler=cosine scheduler.lr=3e-4`` sets the optimizer's schedule. In an app without a
+``scheduler`` node it is ``null``, and building the optimizer says what to add. Parameter
+groups and the plateau are typed nodes too, so a misspelt key is Hydra's error at compose time.
+
+The plugin (``hydra_plugins/hydra_optax_schedules``) serves them; this module imports nothing
+heavy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import field
+from typing import Any, Dict, List, Optional  # noqa: UP035  OmegaConf reads typing's forms
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from hydra_optax_schedules.optimizer.config import (
+    OPTIMIZER_NAMES,
+    OptimizerConfig,
+    ParamGroupConfig,
+    PlateauConfig,
+)
+
+__all__ = [
+    "OPTIMIZER_OPTION_CLASSES",
+    "OPTIMIZER_TARGET",
+    "SCHEDULER_NODE",
+    "OptimizerOption",
+    "ParamGroupOption",
+    "PlateauOption",
+    "optimizer_option_node",
+]
+
+#: The ``_target_`` of every option: the builder, by its public path.
+OPTIMIZER_TARGET = "hydra_optax_schedules.optimizer.build_optimizer_from_fields"
+#: The default of an option's ``scheduler``: the app's ``scheduler`` node, or null without one.
+SCHEDULER_NODE = "${oc.select:scheduler,null}"
+#: Fields that only some names use (the others leave them out of their option).
+_USED_BY = {"beta2": "not sgd", "eps": "not sgd", "nesterov": "sgd"}
+
+
+class OptimizerOption:
+    """Base class of the ``optimizer`` group's options (one generated dataclass per name)."""
+
+
+def _make(name: str, fields: list[tuple[str, Any, Any]], doc: str, **kwargs: Any) -> type:
+    """A dataclass defined as a module attribute here, so that it pickles by reference."""
+    option = dataclasses.make_dataclass(name, fields, **kwargs)
+    option.__module__ = __name__
+    option.__doc__ = doc
+    setattr(sys.modules[__name__], name, option)
+    return option
+
+
+def _option_type(annotation: str) -> Any:
+    """A field's type in an option: booleans and strings keep theirs, numbers are ``Any`` (so
+    that NumPy and JAX scalars reach the builder, which checks every value), patterns are a
+    string or a list of strings (``Any``)."""
+    if annotation == "bool":
+        return bool
+    if annotation == "str | None":
+        return Optional[str]  # noqa: UP045  OmegaConf reads typing's forms
+    return Any
+
+
+def _fields_of(config_class: type, defaults: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    return [
+        (f.name, _option_type(str(f.type)), field(default=defaults.get(f.name, f.default)))
+        for f in dataclasses.fields(config_class)
+    ]
+
+
+#: ``PlateauConfig`` as a typed node (a misspelt key is rejected at compose time).
+PlateauOption: Any = _make(
+    "PlateauOption", _fields_of(PlateauConfig, {}), "The ``plateau`` of an optimizer option."
+)
+#: ``ParamGroupConfig`` as a typed node; ``match`` is mandatory.
+ParamGroupOption: Any = _make(
+    "ParamGroupOption",
+    _fields_of(ParamGroupConfig, {"match": MISSING}),
+    "One group of an optimizer option's ``param_groups``.",
+)
+
+
+def optimizer_option_class(name: str) -> type[OptimizerOption]:
+    """The dataclass of optimizer ``name``'s option, from ``OptimizerConfig``'s fields."""
+    fields: list[tuple[str, Any, Any]] = []
+    for config_field in dataclasses.fields(OptimizerConfig):
+        used_by = _USED_BY.get(config_field.name)
+        if used_by is not None and (used_by == "sgd") != (name == "sgd"):
+            continue
+        annotation: Any = _option_type(str(config_field.type))
+        default: Any = field(default=config_field.default)
+        if config_field.name == "name":
+            annotation, default = str, field(default=name)
+        elif config_field.name == "scheduler":
+            default = field(default=SCHEDULER_NODE)
+        elif config_field.name == "param_groups":
+            annotation = Dict[str, ParamGroupOption]  # noqa: UP006
+            default = field(default_factory=dict)
+        elif config_field.name == "plateau":
+            annotation = Optional[PlateauOption]  # noqa: UP045
+        elif config_field.name.startswith("weight_decay_"):
+            annotation = Optional[List[str]]  # noqa: UP006, UP045
+        fields.append((config_field.name, annotation, default))
+    fields.append(("_target_", str, field(default=OPTIMIZER_TARGET)))
+    return _make(
+        f"{name.title()}Option",
+        fields,
+        f"The ``{name}`` option of Hydra's ``optimizer`` group.",
+        bases=(OptimizerOption,),
+    )
+
+
+#: The option dataclass of every optimizer name (``OPTIMIZER_OPTION_CLASSES["adamw"]``).
+OPTIMIZER_OPTION_CLASSES: dict[str, type[OptimizerOption]] = {
+    name: optimizer_option_class(name) for name in OPTIMIZER_NAMES
+}
+
+
+def optimizer_option_node(name: str) -> DictConfig:
+    """Option ``name`` of the ``optimizer`` group, as the typed config Hydra composes."""
+    option: Any = OPTIMIZER_OPTION_CLASSES[name]
+    node: DictConfig = OmegaConf.structured(option)
+    return node
