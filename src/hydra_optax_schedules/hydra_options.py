@@ -4,10 +4,10 @@ Each option is generated from ``SchedulerConfig``'s fields, so its fields and de
 drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set or given
 the run length by ``instantiate(cfg.scheduler, run_steps=n)``, every field is there
 (``scheduler.power=3`` composes on every option, and warns where it has no effect; Hydra
-rejects a typo), a field the family defaults shows the family's value, and ``_target_`` names the builder, so
-``hydra.utils.instantiate(cfg.scheduler)`` returns the schedule. The built-in options are named
-below (``CosineOption``, ...); a shape registered as a family gets its option
-(``<Name>Option``) when it is registered.
+rejects a typo), a field the family defaults shows the family's value, and ``_target_`` names
+the builder, so ``hydra.utils.instantiate(cfg.scheduler)`` returns the schedule. The built-in
+options are named below (``CosineOption``, ...); a shape registered as a family gets its
+option (``<Name>Option``) when it is registered.
 
 The plugin (``hydra_plugins/hydra_optax_schedules``) serves them; this module imports nothing
 heavy.

@@ -189,7 +189,7 @@ def _skipped(module: str) -> bool:
     return module == __package__ or module.startswith(_CALLERS_SKIPPED)
 
 
-def _hydra_key(caller: FrameType | None) -> str:
+def hydra_key(caller: FrameType | None) -> str:
     """``"scheduler."`` when ``caller`` is ``hydra.utils.instantiate`` building the node at
     ``scheduler``, so that its fields are named as the command line names them; else ``""``.
 
@@ -221,7 +221,7 @@ def build_schedule(*, run_steps: Any = None, **fields: Any) -> Schedule:
             disagrees with the config's ``decay_steps``. Called by ``hydra.utils.instantiate``,
             the fields are named by their full key (``scheduler.lr``).
     """
-    return _build(fields, _hydra_key(sys._getframe(1)), run_steps)
+    return _build(fields, hydra_key(sys._getframe(1)), run_steps)
 
 
 def build_lr_scheduler(scheduler_config: ConfigLike, *, run_steps: Any = None) -> Schedule:

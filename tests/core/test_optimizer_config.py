@@ -113,7 +113,8 @@ def error(**fields):
         (
             {"param_groups": {"head": {"match": "h", "lr_mul": 2}}},
             "lr_mul",
-            "param_groups.head.lr_mul is not a parameter group field; valid fields: match",
+            "param_groups.head.lr_mul is not a parameter group field; did you mean lr_mult? "
+            "valid fields: match",
         ),
         (
             {"param_groups": {"head": {"match": "h", "freeze": 1}}},

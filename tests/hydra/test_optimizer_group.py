@@ -12,7 +12,12 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, InstantiationException
 from hydra.utils import instantiate
 
-from hydra_optax_schedules import IgnoredFieldWarning, ScheduleConfigError, build_optimizer
+from hydra_optax_schedules import (
+    IgnoredFieldWarning,
+    ScheduleConfigError,
+    applied_hyperparams,
+    build_optimizer,
+)
 from hydra_optax_schedules.optimizer.config import OPTIMIZER_NAMES
 
 from support.reference import reference_lr
@@ -55,12 +60,50 @@ def test_command_line_overrides_reach_the_optimizer(tmp_path):
     assert float(updates["w"][0]) == pytest.approx(-0.1 * schedule(0), abs=1e-12)
 
 
-def test_an_option_has_only_the_fields_its_name_uses(tmp_path):
-    with pytest.raises(ConfigCompositionException) as raised:
-        composed(tmp_path, ["optimizer=sgd", "optimizer.beta2=0.9"])
-    assert "beta2" in str(raised.value.__cause__ or raised.value)
-    cfg = composed(tmp_path, ["optimizer=sgd", "optimizer.nesterov=true"])
+def test_every_option_has_every_field_and_warns_where_it_has_no_effect(tmp_path):
+    cfg = composed(tmp_path, ["optimizer=sgd", "optimizer.beta2=0.9"])
+    with pytest.warns(IgnoredFieldWarning, match=r"optimizer\.beta2=0\.9 has no effect"):
+        instantiate(cfg.optimizer)
+    cfg = composed(tmp_path, ["optimizer=sgd", "optimizer.nesterov=true", "optimizer.beta1=0.9"])
     assert cfg.optimizer.nesterov is True
+    with pytest.raises(ConfigCompositionException) as raised:
+        composed(tmp_path, ["optimizer=sgd", "optimizer.beta3=0.9"])
+    assert "beta3" in str(raised.value.__cause__ or raised.value)
+
+
+RUN_LENGTH = """
+defaults:
+  - scheduler: cosine
+  - optimizer: adamw
+  - _self_
+scheduler:
+  lr: 0.001
+optimizer:
+  param_groups:
+    head:
+      match: [head]
+      scheduler:
+        name: linear
+        lr: 0.01
+"""
+
+
+def test_the_run_length_at_runtime_reaches_every_schedule_of_the_optimizer(tmp_path):
+    import jax.numpy as jnp
+
+    cfg = composed(tmp_path, [], RUN_LENGTH)
+    tx, schedule = instantiate(cfg.optimizer, run_steps=40)
+    assert schedule(10) == pytest.approx(reference_lr(10, lr=1e-3, name="cosine", decay_steps=40))
+    params = {"head": jnp.ones(1), "body": jnp.ones(1)}
+    state = tx.init(params)
+    for _ in range(11):
+        _, state = tx.update({"head": jnp.ones(1), "body": jnp.ones(1)}, state, params)
+    applied = applied_hyperparams(state)
+    head = reference_lr(10, lr=0.01, name="linear", decay_steps=40)
+    assert float(applied["head"]["lr"]) == pytest.approx(head, rel=1e-6)
+    cfg = composed(tmp_path, ["scheduler.decay_steps=50"], RUN_LENGTH)
+    with pytest.raises(InstantiationException, match=r"decay_steps=50.*run_steps=40"):
+        instantiate(cfg.optimizer, run_steps=40)
 
 
 def test_groups_and_plateau_are_typed_nodes(tmp_path):

@@ -23,6 +23,7 @@ schedule, and ``wd_mult`` alone scales it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,7 +36,7 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_optax_schedules.optimizer.check import Checked, checked
 from hydra_optax_schedules.optimizer.config import DECOUPLED
 from hydra_optax_schedules.optimizer.groups import Label, assign, decay_mask, trained_mask
-from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler
+from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, hydra_key
 
 __all__ = ["build_optimizer", "build_optimizer_from_fields"]
 
@@ -47,12 +48,17 @@ DECOUPLED_DECAY = "decoupled_decay"
 _KNOWN_STRUCTURES = 8
 
 
-def build_optimizer(config: Any) -> tuple[optax.GradientTransformationExtraArgs, Schedule]:
+def build_optimizer(
+    config: Any, *, run_steps: Any = None
+) -> tuple[optax.GradientTransformationExtraArgs, Schedule]:
     """Build the optimizer and its learning-rate schedule from config.
 
     Args:
         config: An ``OptimizerConfig``, a mapping of its fields, or the ``optimizer`` node of
             a Hydra config (its fields are then named by their full key).
+        run_steps: The run length a trainer counts at runtime, given to every schedule (the
+            base one and each group's own) as ``build_lr_scheduler(..., run_steps=)`` takes
+            it: it fills an unset ``decay_steps`` and must equal a set one.
 
     Returns:
         ``(tx, schedule)``: an optax transformation (its ``update`` takes ``params``, and
@@ -62,30 +68,40 @@ def build_optimizer(config: Any) -> tuple[optax.GradientTransformationExtraArgs,
         ScheduleConfigError: A field is unknown, missing or invalid (at once); a pattern that
             matches no parameter when ``tx.init(params)`` is called.
     """
-    settings = checked(config)
-    schedule = _schedule(settings.scheduler, ("scheduler",))
+    return _build(config, run_steps, prefix="")
+
+
+def build_optimizer_from_fields(
+    *, run_steps: Any = None, **fields: Any
+) -> tuple[optax.GradientTransformationExtraArgs, Schedule]:
+    """``build_optimizer`` from ``OptimizerConfig``'s fields as keywords: the ``_target_`` of
+    the ``optimizer`` group's options (``instantiate(cfg.optimizer, run_steps=n)``), whose
+    errors name the fields by Hydra's full key (``optimizer.beta1``)."""
+    return _build(fields, run_steps, prefix=hydra_key(sys._getframe(1)))
+
+
+def _build(
+    config: Any, run_steps: Any, prefix: str
+) -> tuple[optax.GradientTransformationExtraArgs, Schedule]:
+    settings = checked(config, prefix=prefix)
+    schedule = _schedule(settings.scheduler, ("scheduler",), run_steps)
     schedules = {
-        group.name: _schedule(group.scheduler, ("param_groups", group.name, "scheduler"))
+        group.name: _schedule(group.scheduler, ("param_groups", group.name, "scheduler"), run_steps)
         for group in settings.groups
         if group.scheduler is not None and not group.freeze
     }
     return _transformation(settings, schedule, schedules), schedule
 
 
-def build_optimizer_from_fields(
-    **fields: Any,
-) -> tuple[optax.GradientTransformationExtraArgs, Schedule]:
-    """``build_optimizer`` from ``OptimizerConfig``'s fields as keywords: the ``_target_`` of
-    the ``optimizer`` group's options (``instantiate(cfg.optimizer)``)."""
-    return build_optimizer(fields)
-
-
-def _schedule(config: Any, keys: tuple[str, ...]) -> Schedule:
-    """A built schedule as it is (``instantiate`` builds nested nodes first), else built by
-    ``build_lr_scheduler``; a plain mapping as a node at ``keys``, so that its errors name
-    the field where it sits (``param_groups.head.scheduler.lr``), as a Hydra node's do."""
+def _schedule(config: Any, keys: tuple[str, ...], run_steps: Any) -> Schedule:
+    """A built schedule as it is (when ``run_steps`` is given, rebuilt from its config with
+    it, so that a disagreement is the same error), else built by ``build_lr_scheduler``; a
+    plain mapping as a node at ``keys``, so that its errors name the field where it sits
+    (``param_groups.head.scheduler.lr``), as a Hydra node's do."""
     if isinstance(config, Schedule):
-        return config
+        if run_steps is None:
+            return config
+        return build_lr_scheduler(config.config.as_config(), run_steps=run_steps)
     if isinstance(config, Mapping) and not isinstance(config, DictConfig):
         nested: Any = dict(config)
         for key in reversed(keys):
@@ -93,11 +109,11 @@ def _schedule(config: Any, keys: tuple[str, ...]) -> Schedule:
         try:
             node: Any = OmegaConf.create(nested)
         except (ValueError, TypeError):  # a value OmegaConf does not hold (a NumPy scalar)
-            return build_lr_scheduler(config)
+            return build_lr_scheduler(config, run_steps=run_steps)
         for key in keys:
             node = node[key]
-        return build_lr_scheduler(node)
-    return build_lr_scheduler(config)
+        return build_lr_scheduler(node, run_steps=run_steps)
+    return build_lr_scheduler(config, run_steps=run_steps)
 
 
 def _transformation(

@@ -81,8 +81,9 @@ class Checked:
     prefix: str
 
 
-def checked(config: Any, *, what: str = "build_optimizer") -> Checked:
-    """``config`` (an ``OptimizerConfig``, a mapping of its fields, a Hydra node) checked.
+def checked(config: Any, *, what: str = "build_optimizer", prefix: str = "") -> Checked:
+    """``config`` (an ``OptimizerConfig``, a mapping of its fields, a Hydra node) checked; the
+    fields of a mapping are named with ``prefix`` (``"optimizer."`` from ``instantiate``).
 
     Raises:
         ScheduleConfigError: A field is unknown, missing or invalid.
@@ -91,7 +92,7 @@ def checked(config: Any, *, what: str = "build_optimizer") -> Checked:
     Warns:
         IgnoredFieldWarning: Naming each field set to a value without effect.
     """
-    values, prefix = _values(config, what)
+    values, prefix = _values(config, what, prefix)
     for key in values:
         if key not in OPTIMIZER_FIELDS:
             raise unknown_field(prefix, key, OPTIMIZER_FIELDS, "optimizer")
@@ -179,7 +180,7 @@ _SHARDED = (
 )
 
 
-def _values(config: Any, what: str) -> tuple[dict[str, Any], str]:
+def _values(config: Any, what: str, mapping_prefix: str) -> tuple[dict[str, Any], str]:
     """The fields of ``config`` and the prefix that names them; a Hydra node keeps its
     ``scheduler`` nodes (so that their errors name their full keys)."""
     if isinstance(config, OptimizerConfig):
@@ -198,7 +199,7 @@ def _values(config: Any, what: str) -> tuple[dict[str, Any], str]:
             values[str(name)] = node
         return _without_hydra_keys(values), prefix
     if isinstance(config, Mapping):
-        return _without_hydra_keys(dict(config)), ""
+        return _without_hydra_keys(dict(config)), mapping_prefix
     raise TypeError(
         f"{what} expects an OptimizerConfig, a DictConfig or a mapping, got {type(config).__name__}"
     )

@@ -1,9 +1,12 @@
 """The options of Hydra's ``optimizer`` group: one typed dataclass per optimizer name.
 
 Each option is generated from ``OptimizerConfig``'s fields, so its fields and defaults cannot
-drift from it; a field the name does not use is left out (Hydra rejects
-``optimizer=sgd optimizer.beta2=0.99``), and ``_target_`` names the builder, so
-``hydra.utils.instantiate(cfg.optimizer)`` returns ``(tx, schedule)``.
+drift from it. Every option has every field, as the ``scheduler`` group's options do, so
+``-m optimizer=sgd,adamw optimizer.beta2=0.99`` composes on each and the builder warns
+(``IgnoredFieldWarning``) where a field has no effect (``beta2`` on ``sgd``); a misspelt key is
+Hydra's error. ``_target_`` names the builder with ``_recursive_: false``, so the builder gets
+the ``scheduler`` nodes unbuilt and builds each with the run length a trainer gives:
+``hydra.utils.instantiate(cfg.optimizer, run_steps=n)`` returns ``(tx, schedule)``.
 
 The optimizer's ``scheduler`` is the app's ``scheduler`` node (``${oc.select:scheduler,null}``):
 ``scheduler=cosine scheduler.lr=3e-4`` sets the optimizer's schedule. In an app without a
@@ -44,8 +47,6 @@ __all__ = [
 OPTIMIZER_TARGET = "hydra_optax_schedules.optimizer.build_optimizer_from_fields"
 #: The default of an option's ``scheduler``: the app's ``scheduler`` node, or null without one.
 SCHEDULER_NODE = "${oc.select:scheduler,null}"
-#: Fields that only some names use (the others leave them out of their option).
-_USED_BY = {"beta2": "not sgd", "eps": "not sgd", "nesterov": "sgd"}
 
 
 class OptimizerOption:
@@ -95,9 +96,6 @@ def optimizer_option_class(name: str) -> type[OptimizerOption]:
     """The dataclass of optimizer ``name``'s option, from ``OptimizerConfig``'s fields."""
     fields: list[tuple[str, Any, Any]] = []
     for config_field in dataclasses.fields(OptimizerConfig):
-        used_by = _USED_BY.get(config_field.name)
-        if used_by is not None and (used_by == "sgd") != (name == "sgd"):
-            continue
         annotation: Any = _option_type(str(config_field.type))
         default: Any = field(default=config_field.default)
         if config_field.name == "name":
@@ -113,6 +111,8 @@ def optimizer_option_class(name: str) -> type[OptimizerOption]:
             annotation = Optional[List[str]]  # noqa: UP006, UP045
         fields.append((config_field.name, annotation, default))
     fields.append(("_target_", str, field(default=OPTIMIZER_TARGET)))
+    # The builder builds the schedules itself, each with the run length (``run_steps``).
+    fields.append(("_recursive_", bool, field(default=False)))
     return _make(
         f"{name.title()}Option",
         fields,
