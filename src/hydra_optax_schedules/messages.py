@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.values import show
+from hydra_optax_schedules.values import MAX_COUNT, show
 
 __all__ = [
     "both_set",
@@ -19,6 +19,7 @@ __all__ = [
     "missing",
     "missing_required",
     "needs_length",
+    "too_many",
     "unknown_field",
 ]
 
@@ -26,6 +27,18 @@ __all__ = [
 def invalid(prefix: str, field: str, value: Any, valid: str) -> ScheduleConfigError:
     """``scheduler.lr=-1 is invalid: expected ...``."""
     return ScheduleConfigError(f"{prefix}{field}={show(value)} is invalid: {valid}", field=field)
+
+
+def too_many(prefix: str, field: str, count: int, what: str) -> ScheduleConfigError:
+    """``scheduler.cycles=20000 is invalid: at most MAX_COUNT = 10000 cycles ...``: a count
+    past the limit that keeps building, loading and previewing bounded."""
+    given = f"={count}" if what == field else f" has {count} {what}"
+    return ScheduleConfigError(
+        f"{prefix}{field}{given}, which is invalid: at most MAX_COUNT = {MAX_COUNT} {what} are "
+        "accepted (a limit of hydra_optax_schedules.values, so that building, loading and "
+        "previewing a schedule stays within seconds and well under 1 GB)",
+        field=field,
+    )
 
 
 def unknown_field(prefix: str, key: Any, valid: Iterable[str], what: str) -> ScheduleConfigError:

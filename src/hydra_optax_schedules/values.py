@@ -10,13 +10,28 @@ import math
 import numbers
 from typing import Any, cast
 
-__all__ = ["MAX_LR", "MAX_STEPS", "as_number", "show", "string_hint"]
+__all__ = [
+    "F32_TINY",
+    "MAX_COUNT",
+    "MAX_LR",
+    "MAX_STEPS",
+    "as_number",
+    "show",
+    "string_hint",
+]
 
 #: The largest learning rate: one that float32, the dtype of a schedule under ``jit``, holds.
 MAX_LR = 3.4028234663852886e38
 #: The largest step count: a step past int64 cannot be a step of any training loop (nor a
 #: float's exact value).
 MAX_STEPS = 2**63 - 1
+#: The smallest positive normal float32: a scale (``timescale``) below it has no reciprocal
+#: that float32 holds, and rounds to 0 (or loses its precision) under ``jit``.
+F32_TINY = 1.1754943508222875e-38
+#: The most cycles, milestones or stages a config may have, and the most items of any of its
+#: lists: a plan has at most a few pieces per item, so building, loading and previewing a
+#: schedule stays within seconds and well under 1 GB (BENCHMARKS.md, "Bounded work").
+MAX_COUNT = 10_000
 
 
 def show(value: Any) -> str:

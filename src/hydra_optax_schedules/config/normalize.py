@@ -16,9 +16,9 @@ from hydra_optax_schedules.config.coerce import SCHEDULER_FIELDS, STAGE_FIELDS, 
 from hydra_optax_schedules.config.families import SCHEDULE_NAMES, default_for, family_shape
 from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.messages import invalid
+from hydra_optax_schedules.messages import invalid, too_many
 from hydra_optax_schedules.shapes import SHAPES, Shape, shapes_for
-from hydra_optax_schedules.values import MAX_LR, MAX_STEPS, as_number, string_hint
+from hydra_optax_schedules.values import MAX_COUNT, MAX_LR, MAX_STEPS, as_number, string_hint
 
 __all__ = ["NormalizedConfig", "normalize"]
 
@@ -155,10 +155,12 @@ def _choice(prefix: str, field: str, value: Any, choices: Any) -> str:
 
 
 def _cycles(prefix: str, value: Any) -> int:
-    """``cycles``: a whole number >= 1."""
+    """``cycles``: a whole number in ``[1, MAX_COUNT]``."""
     number = as_number(value)
     if not isinstance(number, int) or number < 1:
         raise invalid(prefix, "cycles", value, "expected a whole number of cycles >= 1")
+    if number > MAX_COUNT:
+        raise too_many(prefix, "cycles", number, "cycles")
     return _count(prefix, "cycles", value)
 
 
@@ -167,6 +169,8 @@ def _each(prefix: str, field: str, value: Any, *, each: Any) -> tuple[Any, ...]:
     is_list = isinstance(value, Sequence) or getattr(value, "ndim", None) == 1
     if not is_list or isinstance(value, (str, bytes)):
         raise invalid(prefix, field, value, "expected a list")
+    if len(value) > MAX_COUNT:  # checked before any item is
+        raise too_many(prefix, field, len(value), "items")
     return tuple(each(prefix, f"{field}[{i}]", item) for i, item in enumerate(value))
 
 

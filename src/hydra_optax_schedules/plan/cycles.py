@@ -8,8 +8,10 @@ Cycle ``i`` of ``n`` starts at ``floor(M * S_i / S_n + 1/2)`` of the main phase'
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import math
+from decimal import Decimal
 from fractions import Fraction
 
 from hydra_optax_schedules.config.families import shape_arguments
@@ -106,11 +108,55 @@ def _cycle_offsets(config: NormalizedConfig, prefix: str, length: int) -> list[i
 def _geometric_offsets(mult: Fraction, n: int, length: int) -> list[int]:
     """``floor(M * S_i / S_n + 1/2)`` for ``i = 0..n``, ``S_i = (m^i - 1) / (m - 1)``, exactly.
 
-    With ``m = p / q``, ``S_i / S_n = (p^i q^(n-i) - q^n) / (p^n - q^n)``: integers whose
-    terms are found one from the next (``* p // q``, exact), so the work grows with ``n`` times
-    the numbers' size, not with ``n`` powers of a fraction each reduced by a gcd.
+    With ``m = p / q``, ``S_i / S_n = (p^i q^(n-i) - q^n) / (p^n - q^n)``. Small numbers are
+    computed exactly term by term (``* p // q``); for many cycles of a many-digit ``m``, where
+    those integers grow to ``n`` times ``m``'s digits and the work to ``n^2`` times them, each
+    offset is computed from ``m^i`` in :data:`_DIGITS`-digit decimals and decided exactly
+    (:func:`_exact_offset`) only when it lies within :data:`_NEAR` of a rounding boundary, so
+    the result is the exact one in both cases at a cost linear in ``n``.
     """
     p, q = mult.numerator, mult.denominator
+    if n * (p.bit_length() + q.bit_length()) <= _EXACT_BITS:
+        return _exact_offsets(p, q, n, length)
+    with decimal.localcontext() as context:
+        context.prec = _DIGITS
+        m = Decimal(p) / Decimal(q)
+        powers = [Decimal(1)]
+        for _ in range(n):
+            powers.append(powers[-1] * m)
+        whole = powers[-1] - 1
+        offsets = []
+        for i, power in enumerate(powers):
+            if i in (0, n):
+                offsets.append(0 if i == 0 else length)
+                continue
+            shifted = length * (power - 1) / whole + Decimal("0.5")
+            floor = int(shifted)
+            if min(shifted - floor, floor + 1 - shifted) < _NEAR:
+                floor = _exact_offset(p, q, n, i, length)
+            offsets.append(floor)
+    return offsets
+
+
+#: Exact terms up to this many bits in all (``n`` times the bits of ``p`` and ``q``).
+_EXACT_BITS = 1 << 16
+#: Decimal digits of ``m^i`` when the exact terms would be larger: an offset's error is below
+#: ``10^-(_DIGITS - 60)`` (``m^i`` loses at most ``n <= MAX_COUNT`` roundings, ``m^i - 1`` at
+#: most 17 digits to cancellation as ``|m - 1| >= 1.1e-16``, and ``M < 2^63`` scales it).
+_DIGITS = 100
+#: An offset this close to a rounding boundary is decided exactly.
+_NEAR = Decimal("1e-30")
+
+
+def _exact_offset(p: int, q: int, n: int, i: int, length: int) -> int:
+    """``floor(M * S_i / S_n + 1/2)`` in integers: one offset of :func:`_exact_offsets`."""
+    base, denominator = q**n, p**n - q**n
+    term = p**i * q ** (n - i)
+    return (2 * length * (term - base) + denominator) // (2 * denominator)
+
+
+def _exact_offsets(p: int, q: int, n: int, length: int) -> list[int]:
+    """Every offset in integers, each term ``p^i q^(n-i)`` found from the one before."""
     base = q**n
     denominator = p**n - base
     offsets = []
