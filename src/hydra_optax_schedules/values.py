@@ -11,11 +11,13 @@ import numbers
 from typing import Any, cast
 
 __all__ = [
+    "F32_RANGE",
     "F32_TINY",
     "MAX_COUNT",
     "MAX_LR",
     "MAX_STEPS",
     "as_number",
+    "f32_holds",
     "show",
     "string_hint",
 ]
@@ -32,6 +34,16 @@ F32_TINY = 1.1754943508222875e-38
 #: lists: a plan has at most a few pieces per item, so building, loading and previewing a
 #: schedule stays within seconds and well under 1 GB (BENCHMARKS.md, "Bounded work").
 MAX_COUNT = 10_000
+
+
+def f32_holds(value: float) -> bool:
+    """Whether float32 holds ``value`` as it is: 0, or a magnitude in ``[F32_TINY, MAX_LR]``
+    (past it, infinite; below it, 0 or a subnormal that XLA on CPU flushes to 0)."""
+    return value == 0 or F32_TINY <= abs(value) <= MAX_LR
+
+
+#: The magnitudes :func:`f32_holds` accepts besides 0, for messages.
+F32_RANGE = f"from {F32_TINY:.4g} to {MAX_LR:.4g}"
 
 
 def show(value: Any) -> str:

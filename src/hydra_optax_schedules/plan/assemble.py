@@ -27,6 +27,7 @@ from hydra_optax_schedules.plan.lengths import end_value, warmup_cooldown
 from hydra_optax_schedules.plan.milestones import milestone_pieces
 from hydra_optax_schedules.plan.stages import stage_pieces
 from hydra_optax_schedules.shapes import BUILTIN_SHAPES, HOST
+from hydra_optax_schedules.values import F32_RANGE, f32_holds
 
 __all__ = ["plan_pieces"]
 
@@ -49,10 +50,10 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
             "is invalid: exponential decay needs an end value > 0; set end_lr or end_lr_factor",
             field="end_lr",
         )
-    if family == "exponential" and end is not None and not 0 < end / lr < math.inf:
+    if family == "exponential" and end is not None and not (end > 0 and f32_holds(end / lr)):
         raise ScheduleConfigError(
             f"{prefix}lr={lr!r} to an end value of {end!r} is invalid: exponential decay needs "
-            "a ratio end / lr that a float can hold",
+            f"a ratio end / lr that float32 holds ({F32_RANGE})",
             field="end_lr",
         )
     if config.cycles > 1 and not decaying:

@@ -20,7 +20,7 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import both_set
 from hydra_optax_schedules.piece import Piece, PieceKind
 from hydra_optax_schedules.plan.lengths import exact, nearest_step
-from hydra_optax_schedules.values import MAX_LR
+from hydra_optax_schedules.values import F32_RANGE, f32_holds
 
 __all__ = ["cycle_pieces"]
 
@@ -192,15 +192,15 @@ def _peak(config: NormalizedConfig, prefix: str, i: int, family: str, end: float
         peak = config.lr * config.cycle_decay**i
     except OverflowError:
         peak = math.inf
-    valid = 0 < peak <= MAX_LR
+    valid = peak > 0 and f32_holds(peak)
     if valid and family == "exponential":
-        valid = 0 < end / peak < math.inf
+        valid = end / peak > 0 and f32_holds(end / peak)
     if not valid:
         raise ScheduleConfigError(
             f"{prefix}cycle_decay={config.cycle_decay!r} is invalid with {prefix}cycles="
             f"{config.cycles}: the peak of cycle {i}, lr * cycle_decay ** {i} = {peak!r}, must "
-            f"be a learning rate > 0 that float32 holds (<= {MAX_LR:.4g})"
-            + (" and a ratio end / peak a float holds" if family == "exponential" else ""),
+            f"be a learning rate > 0 that float32 holds ({F32_RANGE})"
+            + (", and so must the ratio end / peak" if family == "exponential" else ""),
             field="cycle_decay",
         )
     return peak
