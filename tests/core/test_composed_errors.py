@@ -45,7 +45,7 @@ NEEDS_LENGTH = (
     "needs the run length; set {p}decay_steps or pass decay_steps=... to instantiate() / "
     "build_schedule()"
 )
-DECAYING = "a decaying family (linear, cosine, exponential, polynomial)"
+DECAYING = "a decaying family (linear, cosine, exponential, polynomial) or wsd"
 STAGE_FIELDS = "steps, fraction, shape, start, end, power, shape_params"
 
 
@@ -241,7 +241,7 @@ CYCLES = [
         "{p}rewarmup_steps=1 and {p}rewarmup_fraction=0.1 are both set: set only one of them",
     ),
     ({"name": "constant", "cycles": 2}, "cycles", only_decaying(2, "constant")),
-    ({"name": "wsd", "cycles": 2}, "cycles", only_decaying(2, "wsd")),
+    ({"name": "wsd", "cycles": 2}, None, None),  # WSD-S: 2 cycles of 5 steps, each decays 1
     ({"name": "inverse_sqrt", "cycles": 3}, "cycles", only_decaying(3, "inverse_sqrt")),
     (
         {"name": "multistep", "cycles": 2, "milestones": [5]},

@@ -176,9 +176,9 @@ def test_options_have_the_seeds_fields_plus_only_their_familys_own(family):
     assert ("timescale" in option) == (family == "inverse_sqrt")
     assert option["_target_"] == "hydra_optax_schedules.build_schedule"
     assert option["name"] == family
-    decaying = family in ("linear", "cosine", "exponential", "polynomial")
+    restarts = family in ("linear", "cosine", "exponential", "polynomial", "wsd")
     for name in ("cycles", "cycle_mult", "cycle_decay", "rewarmup_steps", "rewarmup_fraction"):
-        assert (name in option) == decaying, name
+        assert (name in option) == restarts, name
     for name in ("milestones", "milestone_fractions", "decay_factor"):
         assert (name in option) == (family == "multistep"), name
     assert ("stages" in option) == (family == "stages")

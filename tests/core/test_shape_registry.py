@@ -201,7 +201,7 @@ CYCLES = ("cycles", "cycle_mult", "cycle_decay", "rewarmup_steps", "rewarmup_fra
 ONLY = {
     "power": ("polynomial",),
     "timescale": ("inverse_sqrt",),
-    **dict.fromkeys(CYCLES, DECAYING),
+    **dict.fromkeys(CYCLES, (*DECAYING, "wsd")),  # wsd restarts too (WSD-S)
     "milestones": ("multistep",),
     "milestone_fractions": ("multistep",),
     "decay_factor": ("multistep",),

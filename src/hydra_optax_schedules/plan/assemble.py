@@ -15,6 +15,7 @@ from hydra_optax_schedules.config.families import (
     WSD_COOLDOWN_FRACTION,
     decaying_families,
     is_decaying,
+    restarts,
     shape_arguments,
 )
 from hydra_optax_schedules.config.normalize import NormalizedConfig
@@ -22,7 +23,7 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.evaluate.host import value_at
 from hydra_optax_schedules.messages import invalid, needs_length
 from hydra_optax_schedules.piece import Piece, PieceKind
-from hydra_optax_schedules.plan.cycles import cycle_pieces
+from hydra_optax_schedules.plan.cycles import cycle_pieces, wsd_cycle_pieces
 from hydra_optax_schedules.plan.lengths import end_value, warmup_cooldown
 from hydra_optax_schedules.plan.milestones import milestone_pieces
 from hydra_optax_schedules.plan.stages import stage_pieces
@@ -56,12 +57,12 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
             f"a ratio end / lr that float32 holds ({F32_RANGE})",
             field="end_lr",
         )
-    if config.cycles > 1 and not decaying:
+    if config.cycles > 1 and not restarts(family):
         raise invalid(
             prefix,
             "cycles",
             config.cycles,
-            f"only a decaying family ({', '.join(decaying_families())}) restarts; the "
+            f"only a decaying family ({', '.join(decaying_families())}) or wsd restarts; the "
             f"{config.name} schedule has 1 cycle",
         )
     warmup, cooldown = warmup_cooldown(config, prefix)
@@ -106,13 +107,23 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
             field="decay_steps",
         )
 
-    pieces = _main_pieces(config, prefix, warmup, main, end)
     phases = []
     if warmup > 0:
         start_lr, shape = config.warmup_start_lr, config.warmup_shape
         phases.append(
             Piece(PieceKind.WARMUP, 0, warmup, shape, start_lr, lr, shape_arguments(shape))
         )
+    if family == "wsd" and config.cycles > 1:  # WSD-S: every cycle ends with its decay
+        if branch is not None:
+            raise invalid(
+                prefix,
+                "cooldown_start",
+                branch,
+                f"a wsd schedule with {prefix}cycles={config.cycles} decays at the end of each "
+                "cycle, and a branched cooldown would cut them off; set only one of them",
+            )
+        return _kept([*phases, *wsd_cycle_pieces(config, prefix, warmup)], prefix)
+    pieces = _main_pieces(config, prefix, warmup, main, end)
     if branch is not None:
         cooldown_from = value_at(tuple(pieces), tuple(p.start for p in pieces), branch)
         pieces = _until(pieces, branch)
@@ -134,8 +145,13 @@ def plan_pieces(config: NormalizedConfig, prefix: str = "") -> tuple[Piece, ...]
                 shape_arguments(shape),
             )
         )
+    return _kept(phases, prefix)
+
+
+def _kept(phases: list[Piece], prefix: str) -> tuple[Piece, ...]:
+    """The plan: ``phases`` checked finite, without empty ones (a main phase of 0 steps)
+    unless last: the value it holds."""
     _check_finite(phases, prefix)
-    # Empty phases (a main phase of 0 steps) are left out, unless last: the value it holds.
     return tuple(p for i, p in enumerate(phases) if p.length != 0 or i == len(phases) - 1)
 
 

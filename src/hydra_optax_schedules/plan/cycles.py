@@ -4,6 +4,10 @@ Cycle ``i`` of ``n`` starts at ``floor(M * S_i / S_n + 1/2)`` of the main phase'
 ``S_i = m^0 + ... + m^(i-1)`` (``m = cycle_mult``), in exact integers; it peaks at
 ``lr * cycle_decay ** i`` and decays to the end value, after a rewarmup from the end value
 (every cycle but the first).
+
+A ``wsd`` schedule restarts the same way over the whole run ``[0, D]`` (WSD-S,
+:func:`wsd_cycle_pieces`): each cycle holds its peak, then decays to ``cooldown_lr`` in its
+last ``C_i`` steps, the cooldown's length, shape and fraction read per cycle.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 
-from hydra_optax_schedules.config.families import shape_arguments
+from hydra_optax_schedules.config.families import WSD_COOLDOWN_FRACTION, shape_arguments
 from hydra_optax_schedules.config.normalize import NormalizedConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import both_set
@@ -22,7 +26,7 @@ from hydra_optax_schedules.piece import Piece, PieceKind
 from hydra_optax_schedules.plan.lengths import exact, nearest_step
 from hydra_optax_schedules.values import F32_RANGE, f32_holds
 
-__all__ = ["cycle_pieces"]
+__all__ = ["cycle_pieces", "wsd_cycle_pieces"]
 
 
 def cycle_pieces(
@@ -67,6 +71,95 @@ def cycle_pieces(
             )
         )
     return pieces
+
+
+def wsd_cycle_pieces(config: NormalizedConfig, prefix: str, warmup: int) -> list[Piece]:
+    """WSD with restarts (WSD-S): the run ``[0, D)`` in ``cycles`` cycles ``[b_i, b_(i+1))``
+    (:func:`_cycle_offsets` over ``D``), each a rise, a stable phase and a decay.
+
+    Cycle ``i`` of ``L_i`` steps rises to its peak ``p_i = lr * cycle_decay ** i`` (cycle 0
+    by the warmup of ``W`` steps, which the caller adds; cycle ``i >= 1`` by its rewarmup of
+    ``R_i`` steps from ``cooldown_lr``, 0 by default: a jump), holds ``p_i``, and decays from
+    ``p_i`` to ``cooldown_lr`` in the ``cooldown_shape`` over its last ``C_i`` steps:
+    ``cooldown_steps``, or ``L_i - round(L_i * (1 - cooldown_fraction))`` (the wsd default
+    fraction if neither is set). With one cycle this is the wsd schedule.
+    """
+    assert config.decay_steps is not None  # a wsd cooldown without the run length is refused
+    total, end = config.decay_steps, config.cooldown_lr
+    shape = config.cooldown_shape
+    assert shape is not None  # normalized
+    offsets = _cycle_offsets(config, prefix, total)
+    pieces = []
+    for i, (first, after) in enumerate(itertools.pairwise(offsets)):
+        cycle = after - first
+        decay = _wsd_decay(config, prefix, i, cycle)
+        rise = warmup if i == 0 else _rewarmup(config, prefix, i, cycle)
+        if rise + decay > cycle:
+            rising = f"{prefix}warmup_steps={warmup}" if i == 0 else f"its rewarmup of {rise} steps"
+            raise ScheduleConfigError(
+                f"{prefix}cycles={config.cycles} is invalid with this wsd schedule: cycle {i} is "
+                f"{cycle} steps long, less than {rising} and its decay of {decay} steps; use "
+                "fewer cycles, or a shorter warmup, rewarmup or cooldown",
+                field="cycles",
+            )
+        peak = _peak(config, prefix, i, "wsd", end)
+        if i and rise:
+            pieces.append(
+                Piece(
+                    PieceKind.REWARMUP,
+                    first,
+                    rise,
+                    config.warmup_shape,
+                    end,
+                    peak,
+                    shape_arguments(config.warmup_shape),
+                    index=i,
+                )
+            )
+        stable = cycle - rise - decay
+        pieces.append(Piece(PieceKind.CYCLE, first + rise, stable, "constant", peak, peak, index=i))
+        pieces.append(
+            Piece(
+                PieceKind.COOLDOWN,
+                after - decay,
+                decay,
+                shape,
+                peak,
+                end,
+                shape_arguments(shape),
+                index=i,
+            )
+        )
+    return pieces
+
+
+def _wsd_decay(config: NormalizedConfig, prefix: str, i: int, cycle: int) -> int:
+    """``C_i``: the decay at the end of cycle ``i`` of a wsd schedule, at least one step."""
+    if config.cooldown_steps:
+        if config.cooldown_steps > cycle:
+            raise ScheduleConfigError(
+                f"{prefix}cooldown_steps={config.cooldown_steps} is invalid with {prefix}cycles="
+                f"{config.cycles}: each cycle of a wsd schedule ends with a decay of that many "
+                f"steps, and cycle {i} is {cycle} steps long",
+                field="cooldown_steps",
+            )
+        return config.cooldown_steps
+    fraction = config.cooldown_fraction
+    field = "cooldown_fraction" if fraction is not None else "cycles"
+    decay = cycle - nearest_step(1 - exact(fraction or WSD_COOLDOWN_FRACTION), cycle)
+    if decay < 1:
+        given = (
+            f"{prefix}cooldown_fraction={fraction!r}"
+            if fraction is not None
+            else (f"the default cooldown ({WSD_COOLDOWN_FRACTION:g} of each cycle)")
+        )
+        raise ScheduleConfigError(
+            f"{prefix}cycles={config.cycles} is invalid with this wsd schedule: cycle {i} is "
+            f"{cycle} steps long, and {given} rounds its decay to 0 steps; use fewer cycles, "
+            f"or set {prefix}cooldown_steps",
+            field=field,
+        )
+    return decay
 
 
 def _cycle_offsets(config: NormalizedConfig, prefix: str, length: int) -> list[int]:

@@ -20,6 +20,7 @@ from hydra_optax_schedules.config.families import (
     default_for,
     family_shape,
     is_decaying,
+    restarts,
 )
 from hydra_optax_schedules.config.normalize import NormalizedConfig
 from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
@@ -36,7 +37,7 @@ def _decays(config: NormalizedConfig, kinds: set[PieceKind]) -> bool:
 
 
 def _restarts(config: NormalizedConfig, kinds: set[PieceKind]) -> bool:
-    return is_decaying(config.family) and config.cycles > 1
+    return restarts(config.family) and config.cycles > 1
 
 
 def _shape_has(param: str) -> Has:
