@@ -28,7 +28,7 @@ from hydra_optax_schedules.plan.lengths import end_value, warmup_cooldown
 from hydra_optax_schedules.plan.milestones import milestone_pieces
 from hydra_optax_schedules.plan.stages import stage_pieces
 from hydra_optax_schedules.shapes import BUILTIN_SHAPES, HOST
-from hydra_optax_schedules.values import F32_RANGE, f32_holds
+from hydra_optax_schedules.values import F32_RANGE, MAX_LR, f32_holds
 
 __all__ = ["plan_pieces"]
 
@@ -160,6 +160,7 @@ def _check_finite(pieces: list[Piece], prefix: str) -> None:
     -1``): each piece of a shape that is not built in must be finite where it starts and ends."""
     for piece in pieces:
         if piece.shape in BUILTIN_SHAPES:
+            _check_slope(piece, prefix)
             continue
         for t in (0,) if piece.length is None else (0, piece.length):
             try:
@@ -181,6 +182,46 @@ def _check_finite(pieces: list[Piece], prefix: str) -> None:
                 "expected parameters for which it is finite",
                 field=field,
             )
+
+
+def _steepest(piece: Piece) -> float:
+    """The steepest slope per step of a piece of a built-in shape: ``|a - b| / L`` (linear),
+    ``|a - b| * pi / (2 L)`` (cosine), ``|a - b| * power / L`` (polynomial, at its start;
+    for ``power < 1`` its slope grows without bound towards its end, where it is 0 by
+    ``zero_at_zero``, as is ``sqrt``'s at its start), ``max(a, b) * |log(b / a)| / L``
+    (exponential), ``a / (2 timescale)`` (inverse_sqrt, at its start)."""
+    c = piece.coefficients
+    a, b, length = c["a"], c["b"], c["length"]
+    if piece.shape == "linear":
+        return abs(a - b) / length
+    if piece.shape == "cosine":
+        return abs(a - b) * math.pi / (2 * length)
+    if piece.shape == "polynomial":
+        return abs(a - b) * c["power"] / length
+    if piece.shape == "exponential":
+        return max(a, b) * abs(math.log(b / a)) / length
+    if piece.shape == "inverse_sqrt":
+        return a / (2 * c["timescale"])
+    return 0.0
+
+
+def _check_slope(piece: Piece, prefix: str) -> None:
+    """The steepest slope of a piece is one float32 holds (with a margin of 2 for rounding):
+    else ``jax.grad`` is infinite there, and NaN at the steps clamped to an end (``0 * inf``)."""
+    slope = _steepest(piece)
+    if slope < MAX_LR / 2:
+        return
+    field = {"polynomial": "power", "inverse_sqrt": "timescale"}.get(piece.shape, "lr")
+    if piece.kind is PieceKind.STAGE:
+        field = f"stages[{piece.index}]." + ("power" if field == "power" else "end")
+    raise ScheduleConfigError(
+        f"{prefix}{field} is invalid for the {piece.name} ({piece.shape} from "
+        f"{piece.start_value!r} to {piece.end_value!r} over {piece.length} steps): its steepest "
+        f"slope, {slope:.4g} per step, is past what float32 holds ({MAX_LR / 2:.4g}, with a "
+        "margin), so its gradient would not be finite; use a smaller lr, a longer phase or a "
+        "milder shape",
+        field=field,
+    )
 
 
 def _check_branch(config: NormalizedConfig, prefix: str, warmup: int, cooldown: int) -> None:
