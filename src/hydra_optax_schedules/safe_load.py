@@ -24,8 +24,9 @@ from hydra_optax_schedules.config.coerce import scheduler_fields, scheduler_key,
 from hydra_optax_schedules.config.schema import SchedulerConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.hydra_options import BUILDER_TARGET
+from hydra_optax_schedules.messages import too_many
 from hydra_optax_schedules.schedule import Schedule
-from hydra_optax_schedules.values import as_number, show
+from hydra_optax_schedules.values import MAX_COUNT, as_number, show
 
 __all__ = ["TRUSTED_TARGETS", "load_schedule"]
 
@@ -216,9 +217,40 @@ def _select(document: Any, key: str | None) -> Mapping[str, Any]:
     return node
 
 
+class _LongList(list):  # type: ignore[type-arg]
+    """A list of more than ``MAX_COUNT`` items in YAML text, left unread: only its length is
+    kept (a long list elsewhere in a run's config costs nothing; here, it is refused)."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__()
+        self.length = length
+
+    def __repr__(self) -> str:
+        return f"<a list of {self.length} items>"
+
+
+def _length(value: list[Any] | tuple[Any, ...]) -> int:
+    return value.length if isinstance(value, _LongList) else len(value)
+
+
+def _construct_list(loader: Any, node: Any) -> Any:
+    """A YAML sequence, as PyYAML builds it; one of more than ``MAX_COUNT`` items unread."""
+    if len(node.value) > MAX_COUNT:
+        yield _LongList(len(node.value))
+        return
+    items: list[Any] = []
+    yield items
+    items.extend(loader.construct_sequence(node))
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:seq", _construct_list)
+
+
 def _field_value(document: Any, prefix: str, where: str, name: str, value: Any) -> Any:
     """The plain value of field ``name`` (at ``where``): one value, or a list or mapping of
     them for the fields that hold one, or, for ``stages``, a list of stages."""
+    if isinstance(value, (list, tuple)) and _length(value) > MAX_COUNT:  # before any item
+        raise too_many(prefix, where, _length(value), "items")
     if name in _LIST_FIELDS and isinstance(value, (list, tuple)):
         return [_scalar(document, prefix, f"{where}[{i}]", item) for i, item in enumerate(value)]
     if name == "stages" and isinstance(value, (list, tuple)):
