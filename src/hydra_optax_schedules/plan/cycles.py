@@ -245,7 +245,7 @@ def _exact_offset(p: int, q: int, n: int, i: int, length: int) -> int:
     """``floor(M * S_i / S_n + 1/2)`` in integers: one offset of :func:`_exact_offsets`."""
     base, denominator = q**n, p**n - q**n
     term = p**i * q ** (n - i)
-    return (2 * length * (term - base) + denominator) // (2 * denominator)
+    return int((2 * length * (term - base) + denominator) // (2 * denominator))
 
 
 def _exact_offsets(p: int, q: int, n: int, length: int) -> list[int]:
