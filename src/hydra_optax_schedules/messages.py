@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.values import show
+from hydra_optax_schedules.values import MAX_COUNT, show
 
 __all__ = [
     "both_set",
@@ -23,6 +23,7 @@ __all__ = [
     "needs_length",
     "run_length_conflict",
     "run_steps_invalid",
+    "too_many",
     "unknown_field",
 ]
 
@@ -72,6 +73,18 @@ def close_names(key: str, valid: Iterable[str]) -> list[str]:
         return -difflib.SequenceMatcher(None, lowered, name).ratio()
 
     return sorted(wanted, key=lambda name: (likeness(name), names.index(name)))
+
+
+def too_many(prefix: str, field: str, count: int, what: str) -> ScheduleConfigError:
+    """``scheduler.cycles=20000 is invalid: at most MAX_COUNT = 10000 cycles ...``: a count
+    past the limit that keeps building, loading and previewing bounded."""
+    given = f"={count}" if what == field else f" has {count} {what}"
+    return ScheduleConfigError(
+        f"{prefix}{field}{given}, which is invalid: at most MAX_COUNT = {MAX_COUNT} {what} are "
+        "accepted (a limit of hydra_optax_schedules.values, so that building, loading and "
+        "previewing a schedule stays within seconds and well under 1 GB)",
+        field=field,
+    )
 
 
 def unknown_field(prefix: str, key: Any, valid: Iterable[str], what: str) -> ScheduleConfigError:

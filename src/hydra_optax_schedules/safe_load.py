@@ -27,8 +27,9 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.hydra_options import BUILDER_TARGET
 from hydra_optax_schedules.loading.interpolation import Unresolved, is_interpolation, resolve
 from hydra_optax_schedules.loading.reading import read_yaml
+from hydra_optax_schedules.messages import too_many
 from hydra_optax_schedules.schedule import Schedule
-from hydra_optax_schedules.values import as_number, show
+from hydra_optax_schedules.values import MAX_COUNT, as_number, show
 
 __all__ = ["TRUSTED_TARGETS", "load_schedule"]
 
@@ -218,6 +219,8 @@ def _field_value(document: Any, prefix: str, where: str, name: str, value: Any, 
     list or mapping of them for the fields that hold one, or, for ``stages``, a list of
     stages. Interpolations are resolved where they stand, as OmegaConf resolves them."""
     value, at = _resolved(prefix, where, value, document, at)
+    if isinstance(value, (list, tuple)) and len(value) > MAX_COUNT:  # before any item
+        raise too_many(prefix, where, len(value), "items")
     if name in _LIST_FIELDS and isinstance(value, (list, tuple)):
         return [
             _scalar(document, prefix, f"{where}[{i}]", item, _item(at, i))

@@ -27,6 +27,8 @@ from hydra_optax_schedules.values import as_number
 __all__ = ["Schedule", "build_lr_scheduler", "build_schedule"]
 
 ConfigLike = SchedulerConfig | Mapping[str, Any]
+#: The largest int that converts to a float: past it, a host step is +-inf.
+_LARGEST_FLOAT = int(sys.float_info.max)
 
 
 class Schedule:
@@ -138,6 +140,8 @@ class Schedule:
         """The value at one host step, with Python floats and ``math`` functions."""
         if step != step:  # NaN
             return math.nan
+        if type(step) is int and abs(step) > _LARGEST_FLOAT:  # float(step) would overflow
+            step = math.inf if step > 0 else 0
         return value_at(self.pieces, self._starts, step)
 
     def __repr__(self) -> str:

@@ -328,7 +328,9 @@ def _exponential(xp: Any, x: Any, a: Any, b: Any) -> Any:
 
 
 def _inverse_sqrt(xp: Any, t: Any, a: Any, b: Any, timescale: Any) -> Any:
-    return a * xp.sqrt(timescale / (timescale + t))
+    # 1 / sqrt(1 + t / timescale), not sqrt(timescale / (timescale + t)): at an infinite step
+    # the latter is sqrt(0), whose slope is infinite (NaN under jax.grad); this one's is 0.
+    return a / xp.sqrt(1 + t / timescale)
 
 
 # The built-in shapes, registered as a user registers one; their roles are what each meant

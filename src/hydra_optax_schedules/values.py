@@ -10,13 +10,40 @@ import math
 import numbers
 from typing import Any, cast
 
-__all__ = ["MAX_LR", "MAX_STEPS", "as_number", "show", "string_hint"]
+__all__ = [
+    "F32_RANGE",
+    "F32_TINY",
+    "MAX_COUNT",
+    "MAX_LR",
+    "MAX_STEPS",
+    "as_number",
+    "f32_holds",
+    "show",
+    "string_hint",
+]
 
 #: The largest learning rate: one that float32, the dtype of a schedule under ``jit``, holds.
 MAX_LR = 3.4028234663852886e38
 #: The largest step count: a step past int64 cannot be a step of any training loop (nor a
 #: float's exact value).
 MAX_STEPS = 2**63 - 1
+#: The smallest positive normal float32: a scale (``timescale``) below it has no reciprocal
+#: that float32 holds, and rounds to 0 (or loses its precision) under ``jit``.
+F32_TINY = 1.1754943508222875e-38
+#: The most cycles, milestones or stages a config may have, and the most items of any of its
+#: lists: a plan has at most a few pieces per item, so building, loading and previewing a
+#: schedule stays within seconds and well under 1 GB (BENCHMARKS.md, "Bounded work").
+MAX_COUNT = 10_000
+
+
+def f32_holds(value: float) -> bool:
+    """Whether float32 holds ``value`` as it is: 0, or a magnitude in ``[F32_TINY, MAX_LR]``
+    (past it, infinite; below it, 0 or a subnormal that XLA on CPU flushes to 0)."""
+    return value == 0 or F32_TINY <= abs(value) <= MAX_LR
+
+
+#: The magnitudes :func:`f32_holds` accepts besides 0, for messages.
+F32_RANGE = f"from {F32_TINY:.4g} to {MAX_LR:.4g}"
 
 
 def show(value: Any) -> str:

@@ -201,7 +201,7 @@ CYCLES = ("cycles", "cycle_mult", "cycle_decay", "rewarmup_steps", "rewarmup_fra
 ONLY = {
     "power": ("polynomial",),
     "timescale": ("inverse_sqrt",),
-    **dict.fromkeys(CYCLES, DECAYING),
+    **dict.fromkeys(CYCLES, (*DECAYING, "wsd")),  # wsd restarts too (WSD-S)
     "milestones": ("multistep",),
     "milestone_fractions": ("multistep",),
     "decay_factor": ("multistep",),
@@ -359,28 +359,33 @@ def test_many_pieces_of_a_total_and_a_partial_shape_equal_the_host():
         ),
         (
             {"exponent": "x"},
-            "shape_params.exponent='x' is invalid: expected a finite number",
+            "shape_params.exponent='x' is invalid: expected a finite number that float32 holds "
+            "(0, or of magnitude from 1.175e-38 to 3.403e+38)",
             "shape_params.exponent",
         ),
         (
             {"exponent": "2"},
-            "shape_params.exponent='2' is invalid: expected a finite number, not a string (from "
+            "shape_params.exponent='2' is invalid: expected a finite number that float32 holds "
+            "(0, or of magnitude from 1.175e-38 to 3.403e+38), not a string (from "
             "the environment: ${oc.decode:${oc.env:NAME}})",
             "shape_params.exponent",
         ),
         (
             {"exponent": math.nan},
-            "shape_params.exponent=nan is invalid: expected a finite number",
+            "shape_params.exponent=nan is invalid: expected a finite number that float32 holds "
+            "(0, or of magnitude from 1.175e-38 to 3.403e+38)",
             "shape_params.exponent",
         ),
         (
             {"exponent": -math.inf},
-            "shape_params.exponent=-inf is invalid: expected a finite number",
+            "shape_params.exponent=-inf is invalid: expected a finite number that float32 holds "
+            "(0, or of magnitude from 1.175e-38 to 3.403e+38)",
             "shape_params.exponent",
         ),
         (
             {"exponent": True},
-            "shape_params.exponent=True is invalid: expected a finite number",
+            "shape_params.exponent=True is invalid: expected a finite number that float32 holds "
+            "(0, or of magnitude from 1.175e-38 to 3.403e+38)",
             "shape_params.exponent",
         ),
         (

@@ -26,7 +26,7 @@ from hydra_optax_schedules import (
 )
 from hydra_optax_schedules.hydra_options import option_node
 
-from support.generators import configs
+from support.generators import configs, f32_rate
 from support.reference import FAMILIES
 from support.tolerance import DECAYING, lengths
 
@@ -88,6 +88,8 @@ def configs_with_foreign_fields(draw):
             value = draw(values)
             if field == "end_lr_factor" and FAMILIES[case["name"]] in DECAYING:
                 continue  # would change a valid decaying config's end value
+            if field in ("end_lr_factor", "warmup_start_lr", "cooldown_lr"):
+                value = f32_rate(value * case["lr"]) and value  # a rate float32 holds
             case[field] = value * case["lr"] if field.endswith("_lr") else value
     return case
 

@@ -57,6 +57,36 @@ def rewarmup_length(i, T, rewarmup_steps, rewarmup_fraction):
     return rewarmup_steps
 
 
+def cooldown_curve(shape, P, Lc, x):
+    """A cooldown from ``P`` to ``Lc`` at progress ``x`` in ``[0, 1]``."""
+    if shape == "linear":
+        return P + (Lc - P) * x
+    if shape == "cosine":
+        return Lc + (P - Lc) * (1 + math.cos(math.pi * x)) / 2
+    return Lc + (P - Lc) * (1 - math.sqrt(x))
+
+
+def wsd_restarts_parts(D, W, cycles, cycle_mult, cooldown_steps, cooldown_fraction, rewarmup):
+    """WSD-S, as the spec words it: cycle ``i`` is ``[b_i, b_(i+1))`` of the whole run
+    ``[0, D)``, ``b_i = floor(D * S_i / S_n + 1/2)``; it rises for ``W`` steps (cycle 0) or
+    ``R_i`` (a rewarmup), and decays over its last ``C_i`` steps: ``cooldown_steps``, or
+    ``L_i - floor(L_i * (1 - f) + 1/2)``. Returns ``(b_i, rise_i, C_i)`` for each cycle, or
+    ``None`` if some cycle has no room for its rise and a decay of at least one step."""
+    b = cycle_starts(cycles, cycle_mult, D)
+    if any(b[i + 1] - b[i] < 1 for i in range(cycles)):
+        return None
+    f = 0.2 if cooldown_fraction is None and not cooldown_steps else cooldown_fraction
+    parts = []
+    for i in range(cycles):
+        L = b[i + 1] - b[i]
+        C = cooldown_steps if cooldown_steps else L - nearest((1 - decimal(f)) * L)
+        rise = W if i == 0 else rewarmup(i, L)
+        if C < 1 or rise + C > L:
+            return None
+        parts.append((b[i], rise, C))
+    return parts
+
+
 def milestone_steps(milestones, milestone_fractions, D):
     if milestones is not None:
         return list(milestones)
@@ -135,6 +165,27 @@ def composed_lr(
     s = max(step, 0)
     if s < W:
         return ramp(warmup_shape, warmup_start_lr, lr, s / W)
+    if family == "wsd" and cycles > 1:  # WSD-S
+        if s >= D:
+            return Lc
+        parts = wsd_restarts_parts(
+            D,
+            W,
+            cycles,
+            cycle_mult,
+            cooldown_steps,
+            cooldown_fraction,
+            lambda i, L: rewarmup_length(i, L, rewarmup_steps, rewarmup_fraction),
+        )
+        i = max(k for k in range(cycles) if parts[k][0] <= s)
+        first, rise, C = parts[i]
+        end = parts[i + 1][0] if i + 1 < cycles else D
+        peak = lr * cycle_decay**i
+        if i > 0 and s < first + rise:
+            return ramp(warmup_shape, Lc, peak, (s - first) / rise)
+        if s < end - C:
+            return peak
+        return cooldown_curve(cooldown_shape, peak, Lc, (s - (end - C)) / C)
 
     # The main phase, with no cooldown: over [W, W + M) (M = None: as long as it goes).
     M = None if D is None else D - W - (0 if cooldown_start is not None else C)

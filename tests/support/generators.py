@@ -70,6 +70,15 @@ def cooldown_by(draw, C, D, warmup_fraction):
     return {"cooldown_steps": C}
 
 
+#: The smallest positive normal float32: a rate below it is 0 under jit, and refused.
+F32_TINY = 2.0**-126
+
+
+def f32_rate(value):
+    """``value``, or 0 if float32 would flush it to 0 (and the config would be refused)."""
+    return value if value >= F32_TINY else 0.0
+
+
 @st.composite
 def configs(draw, non_increasing=False):
     """A valid config of any family, with every field (as ``SchedulerConfig.to_dict()``).
@@ -125,6 +134,7 @@ def configs(draw, non_increasing=False):
         case["cooldown_shape"] = None
     if family in DECAYING:
         factor = draw(st.floats(0.0, 1.0 if non_increasing else 4.0))
+        factor = f32_rate(factor * lr * (1 - 4e-7)) and factor
         end = draw(st.sampled_from(["end_lr", "end_lr_factor", "both", ""]))
         if family == "exponential":  # it needs E > 0
             factor, end = max(factor, 1e-6), end or "end_lr_factor"
@@ -137,11 +147,11 @@ def configs(draw, non_increasing=False):
             case["end_lr_factor"] = factor
         event(f"E given as {end or 'neither'}")
     if W > 0 and draw(st.booleans()):
-        case["warmup_start_lr"] = draw(st.floats(0.0, 2.0)) * lr
+        case["warmup_start_lr"] = f32_rate(draw(st.floats(0.0, 2.0)) * lr)
     if C > 0 and draw(st.booleans()):
         # P, the value where the cooldown starts, does not depend on cooldown_lr.
         top = reference_lr(D - C, **case) if non_increasing else 2.0 * lr
-        case["cooldown_lr"] = draw(st.floats(0.0, 1.0)) * top
+        case["cooldown_lr"] = f32_rate(draw(st.floats(0.0, 1.0)) * top)
     event(f"name={name}")
     return case
 

@@ -19,6 +19,7 @@ import pytest
 
 from hydra_optax_schedules import build_lr_scheduler
 from hydra_optax_schedules.viewer import preview
+from hydra_optax_schedules.viewer.summary import format_summary
 
 
 def phase_table(steps: int, **config) -> list[tuple[str, int, int, float, float]]:
@@ -256,3 +257,18 @@ def test_a_long_run_ends_each_piece_where_its_own_curve_ends(steps):
         for i, (start, end) in enumerate(zip(starts, [*starts[1:], steps], strict=True))
     ]
     assert_rows(got, expected)
+
+
+@pytest.mark.parametrize(("cycles", "listed"), [(16, 16), (17, 13), (1000, 13)])
+def test_the_printed_table_lists_at_most_16_phases(cycles, listed):
+    config = {"lr": 1.0, "name": "cosine", "decay_steps": 10**6, "cycles": cycles}
+    _, [summary] = preview({"scheduler": build_lr_scheduler(config)}, 10**6)
+    assert len(summary.phases) == cycles  # every phase is summarized; the text lists some
+    lines = format_summary([summary], [])
+    rows = [line for line in lines.splitlines() if line.startswith("cycle ")]
+    assert len(rows) == min(cycles, 12 if cycles > 16 else cycles)
+    if cycles > 16:
+        assert rows[7].startswith("cycle 7 ") and rows[8].startswith(f"cycle {cycles - 4} ")
+        first, last = summary.phases[8].first, summary.phases[-4].first
+        assert f"... ({cycles - 12} phases, [{first}, {last}))" in lines
+    assert len(lines.splitlines()) == 7 + listed

@@ -29,6 +29,8 @@ __all__ = [
     "family_fields",
     "family_shape",
     "is_decaying",
+    "restarting_families",
+    "restarts",
     "shape_arguments",
     "shape_param_fields",
 ]
@@ -84,6 +86,17 @@ def is_decaying(family: str) -> bool:
     return shape is not None and shape.over == "progress"
 
 
+def restarts(family: str) -> bool:
+    """Whether the family may restart (``cycles > 1``): a decaying family, each cycle a decay
+    from its peak, or ``wsd``, each cycle a warmup-stable-decay (WSD-S)."""
+    return family == "wsd" or is_decaying(family)
+
+
+def restarting_families() -> tuple[str, ...]:
+    """The families that restart, for messages: ``linear, cosine, ..., wsd``."""
+    return (*decaying_families(), "wsd")
+
+
 def decaying_families() -> tuple[str, ...]:
     """The decaying families, for messages: ``linear, cosine, exponential, polynomial``, ..."""
     return tuple(family for family in dict.fromkeys(SCHEDULE_NAMES.values()) if is_decaying(family))
@@ -100,7 +113,7 @@ def family_fields(family: str) -> tuple[str, ...]:
     families use (a shape's parameter fields, restarts, milestones, stages)."""
     shape = family_shape(family)
     own = set(shape_param_fields(shape)) if shape is not None else set()
-    if is_decaying(family):
+    if restarts(family):
         own |= set(_CYCLE_FIELDS)
     if shape is not None and set(shape.params) - own:
         own.add("shape_params")

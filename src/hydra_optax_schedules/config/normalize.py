@@ -21,9 +21,22 @@ from hydra_optax_schedules.config.schema import (
     StageConfig,
 )
 from hydra_optax_schedules.errors import ScheduleConfigError
-from hydra_optax_schedules.messages import invalid, run_length_conflict, run_steps_invalid
+from hydra_optax_schedules.messages import (
+    invalid,
+    run_length_conflict,
+    run_steps_invalid,
+    too_many,
+)
 from hydra_optax_schedules.shapes import SHAPES, Shape, shapes_for
-from hydra_optax_schedules.values import MAX_LR, MAX_STEPS, as_number, string_hint
+from hydra_optax_schedules.values import (
+    F32_RANGE,
+    MAX_COUNT,
+    MAX_LR,
+    MAX_STEPS,
+    as_number,
+    f32_holds,
+    string_hint,
+)
 
 __all__ = ["NormalizedConfig", "normalize"]
 
@@ -99,8 +112,8 @@ def normalize(config: SchedulerConfig, prefix: str = "", run_steps: Any = None) 
         warmup_fraction=optional(_real, "warmup_fraction", at_most=1.0),
         cooldown_shape=_choice(prefix, "cooldown_shape", cooldown_shape, shapes_for("cooldown")),
         cooldown_fraction=optional(_real, "cooldown_fraction", at_most=1.0),
-        power=_real(prefix, "power", config.power, positive=True),
-        timescale=_real(prefix, "timescale", config.timescale, positive=True),
+        power=_real(prefix, "power", config.power, positive=True, f32=True),
+        timescale=_real(prefix, "timescale", config.timescale, positive=True, f32=True),
         cooldown_start=optional(_count, "cooldown_start"),
         cooldown_start_fraction=optional(_real, "cooldown_start_fraction", at_most=1.0),
         cycles=_cycles(prefix, config.cycles),
@@ -125,8 +138,11 @@ def _real(
     *,
     positive: bool = False,
     at_most: float = math.inf,
+    f32: bool = False,
 ) -> float:
-    """A finite number in ``[0, at_most]`` (``(0, at_most]`` if positive), as a Python float."""
+    """A finite number in ``[0, at_most]`` (``(0, at_most]`` if positive), as a Python float;
+    with ``f32`` or ``at_most=MAX_LR`` (a rate), one that float32 holds (:func:`f32_holds`)."""
+    f32 = f32 or at_most == MAX_LR
     number = as_number(value)
     if number is not None:
         try:
@@ -138,12 +154,14 @@ def _real(
         or not math.isfinite(number)
         or not 0 <= number <= at_most
         or (positive and number == 0)
+        or (f32 and not f32_holds(number))
     ):
         bound = "> 0" if positive else ">= 0"
+        in_f32 = f" that float32 holds ({'' if positive else '0, or '}{F32_RANGE})" if f32 else ""
         if at_most == MAX_LR:
-            valid = f"expected a number {bound} that float32 holds (<= {MAX_LR:.4g})"
+            valid = f"expected a number {bound}{in_f32}"
         elif at_most == math.inf:
-            valid = f"expected a finite number {bound}"
+            valid = f"expected a finite number {bound}{in_f32}"
         else:
             valid = f"expected a number in {'(' if positive else '['}0, {at_most:g}]"
         raise invalid(prefix, field, value, valid + string_hint(value))
@@ -191,10 +209,12 @@ def _choice(prefix: str, field: str, value: Any, choices: Any) -> str:
 
 
 def _cycles(prefix: str, value: Any) -> int:
-    """``cycles``: a whole number >= 1."""
+    """``cycles``: a whole number in ``[1, MAX_COUNT]``."""
     number = as_number(value)
     if not isinstance(number, int) or number < 1:
         raise invalid(prefix, "cycles", value, "expected a whole number of cycles >= 1")
+    if number > MAX_COUNT:
+        raise too_many(prefix, "cycles", number, "cycles")
     return _count(prefix, "cycles", value)
 
 
@@ -203,6 +223,8 @@ def _each(prefix: str, field: str, value: Any, *, each: Any) -> tuple[Any, ...]:
     is_list = isinstance(value, Sequence) or getattr(value, "ndim", None) == 1
     if not is_list or isinstance(value, (str, bytes)):
         raise invalid(prefix, field, value, "expected a list")
+    if len(value) > MAX_COUNT:  # checked before any item is
+        raise too_many(prefix, field, len(value), "items")
     return tuple(each(prefix, f"{field}[{i}]", item) for i, item in enumerate(value))
 
 
@@ -225,7 +247,7 @@ def _stage(prefix: str, field: str, value: Any) -> StageConfig:
         shape=shape,
         start=optional(_rate, "start"),
         end=optional(_rate, "end"),
-        power=_real(prefix, name + "power", stage.power, positive=True),
+        power=_real(prefix, name + "power", stage.power, positive=True, f32=True),
         shape_params=_shape_params(
             prefix, name + "shape_params", stage.shape_params, SHAPES[shape], STAGE_FIELDS
         ),
@@ -261,6 +283,11 @@ def _shape_params(
 def _real_param(prefix: str, field: str, value: Any) -> float:
     """A shape parameter: any finite number."""
     number = as_number(value)
-    if number is None or not math.isfinite(float(number)):
-        raise invalid(prefix, field, value, "expected a finite number" + string_hint(value))
-    return float(number)
+    try:
+        number = None if number is None else float(number)
+    except OverflowError:  # an int past 1.8e308
+        number = math.inf
+    if number is None or not f32_holds(number):
+        valid = f"expected a finite number that float32 holds (0, or of magnitude {F32_RANGE})"
+        raise invalid(prefix, field, value, valid + string_hint(value))
+    return number

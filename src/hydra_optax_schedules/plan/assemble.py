@@ -16,6 +16,7 @@ from hydra_optax_schedules.config.families import (
     WSD_COOLDOWN_FRACTION,
     decaying_families,
     is_decaying,
+    restarts,
     shape_arguments,
 )
 from hydra_optax_schedules.config.normalize import NormalizedConfig
@@ -23,7 +24,7 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.evaluate.host import value_at
 from hydra_optax_schedules.messages import invalid, needs_length
 from hydra_optax_schedules.piece import Piece, PieceKind
-from hydra_optax_schedules.plan.cycles import cycle_pieces
+from hydra_optax_schedules.plan.cycles import cycle_pieces, wsd_cycle_pieces
 from hydra_optax_schedules.plan.lengths import (
     cooldown_branch,
     derived,
@@ -33,6 +34,7 @@ from hydra_optax_schedules.plan.lengths import (
 from hydra_optax_schedules.plan.milestones import milestone_pieces
 from hydra_optax_schedules.plan.stages import stage_pieces
 from hydra_optax_schedules.shapes import BUILTIN_SHAPES, HOST
+from hydra_optax_schedules.values import F32_RANGE, MAX_LR, f32_holds
 
 __all__ = ["Plan", "plan", "plan_pieces"]
 
@@ -69,18 +71,18 @@ def plan(config: NormalizedConfig, prefix: str = "") -> Plan:
             "is invalid: exponential decay needs an end value > 0; set end_lr or end_lr_factor",
             field="end_lr",
         )
-    if family == "exponential" and end is not None and not 0 < end / lr < math.inf:
+    if family == "exponential" and end is not None and not (end > 0 and f32_holds(end / lr)):
         raise ScheduleConfigError(
             f"{prefix}lr={lr!r} to an end value of {end!r} is invalid: exponential decay needs "
-            "a ratio end / lr that a float can hold",
+            f"a ratio end / lr that float32 holds ({F32_RANGE})",
             field="end_lr",
         )
-    if config.cycles > 1 and not decaying:
+    if config.cycles > 1 and not restarts(family):
         raise invalid(
             prefix,
             "cycles",
             config.cycles,
-            f"only a decaying family ({', '.join(decaying_families())}) restarts; the "
+            f"only a decaying family ({', '.join(decaying_families())}) or wsd restarts; the "
             f"{config.name} schedule has 1 cycle",
         )
     warmup, cooldown = warmup_cooldown(config, prefix)
@@ -126,13 +128,27 @@ def plan(config: NormalizedConfig, prefix: str = "") -> Plan:
             field="decay_steps",
         )
 
-    pieces = _main_pieces(config, prefix, warmup, main, end)
     phases = []
     if warmup > 0:
         start_lr, shape = config.warmup_start_lr, config.warmup_shape
         phases.append(
             Piece(PieceKind.WARMUP, 0, warmup, shape, start_lr, lr, shape_arguments(shape))
         )
+    if family == "wsd" and config.cycles > 1:  # WSD-S: every cycle ends with its decay
+        if branch is not None:
+            field = (
+                "cooldown_start"
+                if config.cooldown_start_fraction is None
+                else "cooldown_start_fraction"
+            )
+            raise ScheduleConfigError(
+                f"{derived(config, prefix, 'cooldown_start', branch)} is invalid: a wsd schedule "
+                f"with {prefix}cycles={config.cycles} decays at the end of each cycle, and a "
+                "branched cooldown would cut them off; set only one of them",
+                field=field,
+            )
+        return _kept([*phases, *wsd_cycle_pieces(config, prefix, warmup)], prefix, None)
+    pieces = _main_pieces(config, prefix, warmup, main, end)
     at_branch = None
     if branch is not None:
         cooldown_from = value_at(tuple(pieces), tuple(p.start for p in pieces), branch)
@@ -156,8 +172,13 @@ def plan(config: NormalizedConfig, prefix: str = "") -> Plan:
                 shape_arguments(shape),
             )
         )
+    return _kept(phases, prefix, at_branch)
+
+
+def _kept(phases: list[Piece], prefix: str, at_branch: Piece | None) -> Plan:
+    """The plan: ``phases`` checked finite, without empty ones (a main phase of 0 steps)
+    unless last: the value it holds."""
     _check_finite(phases, prefix)
-    # Empty phases (a main phase of 0 steps) are left out, unless last: the value it holds.
     kept = tuple(p for i, p in enumerate(phases) if p.length != 0 or i == len(phases) - 1)
     return Plan(kept, at_branch)
 
@@ -167,6 +188,7 @@ def _check_finite(pieces: list[Piece], prefix: str) -> None:
     -1``): each piece of a shape that is not built in must be finite where it starts and ends."""
     for piece in pieces:
         if piece.shape in BUILTIN_SHAPES:
+            _check_slope(piece, prefix)
             continue
         for t in (0,) if piece.length is None else (0, piece.length):
             try:
@@ -188,6 +210,46 @@ def _check_finite(pieces: list[Piece], prefix: str) -> None:
                 "expected parameters for which it is finite",
                 field=field,
             )
+
+
+def _steepest(piece: Piece) -> float:
+    """The steepest slope per step of a piece of a built-in shape: ``|a - b| / L`` (linear),
+    ``|a - b| * pi / (2 L)`` (cosine), ``|a - b| * power / L`` (polynomial, at its start;
+    for ``power < 1`` its slope grows without bound towards its end, where it is 0 by
+    ``zero_at_zero``, as is ``sqrt``'s at its start), ``max(a, b) * |log(b / a)| / L``
+    (exponential), ``a / (2 timescale)`` (inverse_sqrt, at its start)."""
+    c = piece.coefficients
+    a, b, length = c["a"], c["b"], c["length"]
+    if piece.shape == "linear":
+        return abs(a - b) / length
+    if piece.shape == "cosine":
+        return abs(a - b) * math.pi / (2 * length)
+    if piece.shape == "polynomial":
+        return abs(a - b) * c["power"] / length
+    if piece.shape == "exponential":
+        return max(a, b) * abs(math.log(b / a)) / length
+    if piece.shape == "inverse_sqrt":
+        return a / (2 * c["timescale"])
+    return 0.0
+
+
+def _check_slope(piece: Piece, prefix: str) -> None:
+    """The steepest slope of a piece is one float32 holds (with a margin of 2 for rounding):
+    else ``jax.grad`` is infinite there, and NaN at the steps clamped to an end (``0 * inf``)."""
+    slope = _steepest(piece)
+    if slope < MAX_LR / 2:
+        return
+    field = {"polynomial": "power", "inverse_sqrt": "timescale"}.get(piece.shape, "lr")
+    if piece.kind is PieceKind.STAGE:
+        field = f"stages[{piece.index}]." + ("power" if field == "power" else "end")
+    raise ScheduleConfigError(
+        f"{prefix}{field} is invalid for the {piece.name} ({piece.shape} from "
+        f"{piece.start_value!r} to {piece.end_value!r} over {piece.length} steps): its steepest "
+        f"slope, {slope:.4g} per step, is past what float32 holds ({MAX_LR / 2:.4g}, with a "
+        "margin), so its gradient would not be finite; use a smaller lr, a longer phase or a "
+        "milder shape",
+        field=field,
+    )
 
 
 def _check_branch(

@@ -28,6 +28,7 @@ from hydra_optax_schedules.config.families import (
     default_for,
     family_shape,
     is_decaying,
+    restarts,
 )
 from hydra_optax_schedules.config.normalize import NormalizedConfig
 from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
@@ -44,7 +45,7 @@ def _decays(config: NormalizedConfig) -> bool:
 
 
 def _restarts(config: NormalizedConfig) -> bool:
-    return is_decaying(config.family) and config.cycles > 1
+    return restarts(config.family) and config.cycles > 1
 
 
 def _shape_has(param: str) -> Has:

@@ -16,7 +16,7 @@ from hydra_optax_schedules.config.normalize import NormalizedConfig
 from hydra_optax_schedules.config.schema import FRACTION_FIELDS
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import both_set, needs_length
-from hydra_optax_schedules.values import MAX_LR
+from hydra_optax_schedules.values import F32_RANGE, f32_holds
 
 __all__ = [
     "END_LR_REL_TOL",
@@ -47,10 +47,10 @@ def end_value(config: NormalizedConfig, prefix: str) -> float:
         return end_lr
     if factor is None:
         return 0.0
-    if not factor * config.lr <= MAX_LR:
+    if not f32_holds(factor * config.lr):
         raise ScheduleConfigError(
             f"{prefix}end_lr_factor={factor!r} * {prefix}lr={config.lr!r} is invalid: the end "
-            f"learning rate must be one that float32 holds (<= {MAX_LR:.4g})",
+            f"learning rate must be one that float32 holds (0, or {F32_RANGE})",
             field="end_lr_factor",
         )
     return factor * config.lr

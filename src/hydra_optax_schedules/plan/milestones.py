@@ -13,7 +13,7 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import invalid, needs_length
 from hydra_optax_schedules.piece import Piece, PieceKind
 from hydra_optax_schedules.plan.lengths import exact, nearest_step
-from hydra_optax_schedules.values import MAX_LR, show
+from hydra_optax_schedules.values import F32_RANGE, f32_holds, show
 
 __all__ = ["milestone_pieces"]
 
@@ -67,11 +67,11 @@ def milestone_pieces(
             value = config.lr * config.decay_factor**k
         except OverflowError:
             value = math.inf
-        if not 0 < value <= MAX_LR:
+        if not (value > 0 and f32_holds(value)):
             raise ScheduleConfigError(
                 f"{prefix}decay_factor={config.decay_factor!r} is invalid with {k} milestones: "
-                f"lr * decay_factor ** {k} = {value!r} must be a learning rate > 0 that "
-                f"float32 holds (<= {MAX_LR:.4g})",
+                f"lr * decay_factor ** {k} = {value!r} must be a learning rate > 0 "
+                f"that float32 holds ({F32_RANGE})",
                 field="decay_factor",
             )
         kind, index = (PieceKind.MAIN, None) if k == 0 else (PieceKind.MILESTONE, k)

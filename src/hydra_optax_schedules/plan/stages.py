@@ -15,7 +15,7 @@ from hydra_optax_schedules.messages import both_set, invalid, needs_length
 from hydra_optax_schedules.piece import Piece, PieceKind
 from hydra_optax_schedules.plan.lengths import exact, nearest_step
 from hydra_optax_schedules.shapes import SHAPES
-from hydra_optax_schedules.values import MAX_LR
+from hydra_optax_schedules.values import F32_RANGE, f32_holds
 
 __all__ = ["stage_pieces"]
 
@@ -93,18 +93,26 @@ def stage_pieces(
             )
         for key, multiple in (("start", first), ("end", last)):
             value = config.lr * multiple
-            if value > MAX_LR:
+            if not f32_holds(value):
                 raise invalid(
                     prefix,
                     name + key,
                     multiple,
                     f"lr * {key} = {value!r} must be a learning rate float32 holds "
-                    f"(<= {MAX_LR:.4g})",
+                    f"(0, or {F32_RANGE})",
                 )
             if stage.shape == "exponential" and not value > 0:
                 raise invalid(
                     prefix, name + key, multiple, "an exponential stage needs start and end > 0"
                 )
+        if stage.shape == "exponential" and not f32_holds(last / first):
+            raise invalid(
+                prefix,
+                name + "end",
+                last,
+                f"an exponential stage needs a ratio end / start = {last / first!r} that "
+                f"float32 holds ({F32_RANGE})",
+            )
         pieces.append(
             Piece(
                 PieceKind.STAGE,

@@ -22,6 +22,11 @@ __all__ = ["PhaseRow", "Summary", "format_summary", "summarize"]
 
 #: The row for steps past ``decay_steps``, where the schedule holds its final value.
 HOLD = "hold"
+#: The printed table lists at most this many phases: of more (a thousand cycles), the first
+#: :data:`HEAD`, a line saying how many are left out, and the last :data:`TAIL`.
+LISTED = 16
+HEAD = 8
+TAIL = 4
 
 
 @dataclass(frozen=True)
@@ -140,18 +145,29 @@ def format_summary(summaries: Sequence[Summary], overrides: Sequence[str]) -> st
 
 
 def _block(summary: Summary) -> list[str]:
-    """One schedule's phase table, then its peak, final and mean."""
-    last = len(summary.phases) - 1
-    ranges = [
-        f"[{row.first}, {row.end}{']' if i == last else ')'}"
-        for i, row in enumerate(summary.phases)
-    ]
-    name_width = max(len("phase"), *(len(row.name) for row in summary.phases))
-    width = max(len("steps"), *(len(r) for r in ranges))
+    """One schedule's phase table (at most :data:`LISTED` phases listed), then its peak,
+    final and mean."""
+    phases = summary.phases
+    last = len(phases) - 1
+    shown = list(range(len(phases)))
+    if len(phases) > LISTED:
+        shown = [*range(HEAD), -1, *range(len(phases) - TAIL, len(phases))]
+    ranges = {
+        i: f"[{phases[i].first}, {phases[i].end}{']' if i == last else ')'}"
+        for i in shown
+        if i >= 0
+    }
+    name_width = max(len("phase"), *(len(phases[i].name) for i in ranges))
+    width = max(len("steps"), *(len(r) for r in ranges.values()))
     lines = [f"{'phase':<{name_width}}  {'steps':<{width}}  {'at start':>11}  {'at end':>11}"]
-    for row, steps in zip(summary.phases, ranges, strict=True):
+    for i in shown:
+        if i < 0:
+            left_out = len(phases) - HEAD - TAIL
+            lines.append(f"... ({left_out} phases, [{phases[HEAD].first}, {phases[-TAIL].first}))")
+            continue
+        row = phases[i]
         lines.append(
-            f"{row.name:<{name_width}}  {steps:<{width}}  "
+            f"{row.name:<{name_width}}  {ranges[i]:<{width}}  "
             f"{_value(row.start_value):>11}  {_value(row.end_value):>11}"
         )
     mean = summary.mean
