@@ -215,17 +215,19 @@ def stages_configs(draw):
     sometimes taking the rest."""
     D = draw(st.integers(4, 10_000))
     count = draw(st.integers(1, 3))
+    lr = draw(st.floats(1e-8, 1e3))
     stages = []
     for i in range(count):
         stage = {"shape": draw(st.sampled_from(["linear", "cosine", "constant"]))}
         if stage["shape"] != "constant":  # a constant stage ends where it starts
-            stage["end"] = draw(st.floats(0.0, 1.0))
+            end = draw(st.floats(0.0, 1.0))  # a factor of lr: the value lr * end float32 holds
+            stage["end"] = end if f32_rate(end * lr) > 0 else 0.0
         if i < count - 1:
             stage["steps"] = draw(st.integers(1, D // count))
         elif draw(st.booleans()):  # the stages cover the run exactly, or the last the rest
             stage["steps"] = D - sum(previous["steps"] for previous in stages)
         stages.append(stage)
-    return {"name": "stages", "lr": draw(st.floats(1e-8, 1e3)), "decay_steps": D, "stages": stages}
+    return {"name": "stages", "lr": lr, "decay_steps": D, "stages": stages}
 
 
 def _decodable(value):

@@ -126,7 +126,11 @@ class _Plan:
 def _plan_rules(config: NormalizedConfig, plan: _Plan) -> dict[str, tuple[str, bool]]:
     """Each field that shapes a part of the plan: what it needs, and whether the plan has it."""
     main = plan.lost("a main phase")
-    kept_cycles = plan.has(PieceKind.CYCLE, PieceKind.REWARMUP, after_first=True)
+    # A WSD-S cycle may be all decay: its cooldown (numbered, unlike the run's one) counts.
+    kept_cycles = plan.has(
+        PieceKind.CYCLE, PieceKind.REWARMUP, PieceKind.COOLDOWN, after_first=True
+    )
+    cycled = plan.has(PieceKind.CYCLE) or kept_cycles
     rounds = "a fraction that rounds to at least 1 step"
     of_run = f"{rounds} of decay_steps={config.decay_steps}"
     rewarmup = plan.lost("a cycle after the first") if not kept_cycles else f"{rounds} of a cycle"
@@ -142,8 +146,8 @@ def _plan_rules(config: NormalizedConfig, plan: _Plan) -> dict[str, tuple[str, b
         "power": (main, plan.own_shape),
         "timescale": (main, plan.own_shape),
         "shape_params": (main, plan.own_shape),
-        "cycles": (main, plan.has(PieceKind.CYCLE)),
-        "cycle_mult": (main, plan.has(PieceKind.CYCLE)),
+        "cycles": (main, cycled),
+        "cycle_mult": (main, cycled),
         "cycle_decay": (plan.lost("a cycle after the first"), kept_cycles),
         "rewarmup_steps": (plan.lost("a cycle after the first"), kept_cycles),
         "rewarmup_fraction": (rewarmup, plan.has(PieceKind.REWARMUP)),
