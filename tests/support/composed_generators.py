@@ -79,7 +79,8 @@ def composed_configs(draw):
         case["power"] = 3.0
     if family == "inverse_sqrt" or draw(st.integers(0, 5)) == 0:
         case["timescale"] = 7.0
-    if family in DECAYING and draw(st.booleans()):
+    if (family in DECAYING or family == "wsd") and draw(st.booleans()):
+        assume(family != "wsd" or branch is None)  # WSD-S with a branch is refused
         case["cycles"] = draw(st.integers(2, 4))
         case["cycle_mult"] = draw(st.sampled_from([1.0, 2.0, 0.5]))
         case["cycle_decay"] = draw(st.sampled_from([1.0, 0.7]))
@@ -88,7 +89,8 @@ def composed_configs(draw):
             case["rewarmup_steps"] = 3
         if rewarmup in ("fraction", "tiny"):
             case["rewarmup_fraction"] = 0.3 if rewarmup == "fraction" else 0.001
-        starts = cycle_starts(case["cycles"], case["cycle_mult"], M)
+        # WSD-S cycles divide the whole run; the others, the main phase
+        starts = cycle_starts(case["cycles"], case["cycle_mult"], D if family == "wsd" else M)
         assume(min(b - a for a, b in itertools.pairwise(starts)) >= 10)  # a shape seen at 3+ steps
     if family == "multistep":
         count = draw(st.integers(1, 3))
