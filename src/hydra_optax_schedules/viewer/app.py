@@ -35,6 +35,7 @@ from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+import hydra_optax_schedules.viewer.group_view as group_view
 import hydra_optax_schedules.viewer.plots as plots
 import hydra_optax_schedules.viewer.sampling as sampling
 import hydra_optax_schedules.viewer.table as tables
@@ -102,16 +103,25 @@ def _view(cfg: DictConfig) -> None:
             f"whose _target_ is {BUILDER_TARGET})"
         )
     sampled, summaries = preview(schedules, steps)
+    optimizers = group_view.preview_optimizers(
+        cfg, schedules, sampled[0].steps, steps, cfg.get("params")
+    )
     columns = [column_name(key) for key in schedules]
+    group_columns = [column for optimizer in optimizers for column in optimizer.columns()]
     if every_step:
         rows = _every_step(list(schedules.values()), steps)
     else:
         rows = iter([(sampled[0].steps, [curve.values for curve in sampled])])
-    tables.write_csv(out_dir / "schedule.csv", columns, rows)
+    tables.write_csv(
+        out_dir / "schedule.csv",
+        columns + group_columns,
+        group_view.with_groups(rows, optimizers),
+    )
     written = ["schedule.csv"]
 
     several = len(summaries) > 1
     report = [format_summary(summaries, overrides)]
+    report += [optimizer.report(steps) for optimizer in optimizers]
     missing: list[ImportError] = []
     if cfg.get("terminal_plot", True) and single_run:
         try:
@@ -141,6 +151,9 @@ def _view(cfg: DictConfig) -> None:
         )
         plots.save_schedule_png(panels, title, out_dir / "schedule.png")
         written.append("schedule.png")
+        if optimizers:
+            group_view.save_groups_png(optimizers, described, out_dir / group_view.GROUPS_PNG)
+            written.append(group_view.GROUPS_PNG)
     except ImportError as error:
         missing.append(error)
     if missing and single_run:
