@@ -4,7 +4,7 @@ The transformation, in order::
 
     clip_by_global_norm(grad_clip_norm)   on the trained parameters only
     clip(grad_clip_value)                 on the trained parameters only
-    partition by label (:mod:`.groups`):
+    partition by label (:mod:`.groups`; optax.partition's state, masks by function):
         frozen groups: set_to_zero (no state)
         every other label: inject_hyperparams(core)(learning_rate, weight_decay)
     reduce_on_plateau(plateau)            scales every update, fed value=loss
@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import optax
 import optax.contrib
 
@@ -83,7 +84,7 @@ def _schedule(config: Any) -> Schedule:
 def _transformation(
     settings: Checked, schedule: Schedule, schedules: dict[str, Schedule]
 ) -> optax.GradientTransformationExtraArgs:
-    def partition_for(tree: Any) -> optax.GradientTransformationExtraArgs:
+    def labelled(tree: Any) -> tuple[Any, dict[str, optax.GradientTransformation]]:
         labels, by_name = assign(settings, tree)
         transforms = {
             name: optax.set_to_zero()
@@ -91,13 +92,27 @@ def _transformation(
             else _label_transformation(settings, label, schedules.get(label.group, schedule))
             for name, label in by_name.items()
         }
-        return optax.partition(transforms, labels)
+        return labels, transforms
 
-    def init(params: Any) -> Any:
-        return partition_for(params).init(params)
+    def masked(labels: Any, name: str, tx: optax.GradientTransformation) -> Any:
+        # optax.partition's own masks are trees shaped like the parameters, which optax.masked
+        # calls if they are callable (an equinox module is): a mask function avoids that.
+        return optax.masked(tx, lambda _: jax.tree.map(lambda label: label == name, labels))
+
+    def init(params: Any) -> optax.PartitionState:
+        labels, transforms = labelled(params)
+        return optax.PartitionState(
+            {name: masked(labels, name, tx).init(params) for name, tx in transforms.items()}
+        )
 
     def update(updates: Any, state: Any, params: Any = None, **extra: Any) -> Any:
-        return partition_for(updates).update(updates, state, params, **extra)
+        labels, transforms = labelled(updates)
+        inner = {}
+        for name, tx in transforms.items():
+            updates, inner[name] = masked(labels, name, tx).update(
+                updates, state.inner_states[name], params, **extra
+            )
+        return updates, optax.PartitionState(inner)
 
     trained: Callable[[Any], Any] = lambda tree: trained_mask(settings, tree)  # noqa: E731
     parts: list[Any] = []
