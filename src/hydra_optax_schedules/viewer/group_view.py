@@ -13,17 +13,27 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-import hydra_optax_schedules.viewer.groups as groups
 import hydra_optax_schedules.viewer.sampling as sampling
 from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.optimizer.options import OPTIMIZER_TARGET
 from hydra_optax_schedules.schedule import Schedule
 
-__all__ = ["GROUPS_PNG", "OptimizerPreview", "preview_optimizers", "save_groups_png", "with_groups"]
+if TYPE_CHECKING:  # JAX and optax: imported only when the config has an optimizer
+    import hydra_optax_schedules.viewer.groups as groups
+
+__all__ = [
+    "GROUPS_PNG",
+    "OptimizerPreview",
+    "optimizer_nodes",
+    "preview_optimizers",
+    "save_groups_png",
+    "with_groups",
+]
 
 #: The picture of every optimizer's groups, next to ``schedule.png``.
 GROUPS_PNG = "groups.png"
@@ -39,12 +49,37 @@ class OptimizerPreview:
     applied: groups.AppliedCurves
 
     def columns(self) -> list[str]:
-        """Its ``schedule.csv`` columns, two per label."""
-        return [name for curve in self.curves for name in groups.column_names(curve)]
+        """Its ``schedule.csv`` columns, two per label: ``lr[<label>]``, ``weight_decay[...]``."""
+        return [f"{name}[{curve.label}]" for curve in self.curves for name in QUANTITIES]
 
     def report(self, steps: int) -> str:
         """Its table of groups."""
+        import hydra_optax_schedules.viewer.groups as groups
+
         return groups.format_groups(self.key, self.name, self.curves, steps)
+
+
+#: The hyperparameters drawn per label, as ``applied_hyperparams`` names them.
+QUANTITIES = ("lr", "weight_decay")
+
+
+def optimizer_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
+    """Every optimizer in ``cfg``, in config order: ``(dotted key, node)``; an optimizer is a
+    mapping whose ``_target_`` is the ``optimizer`` group's builder, wherever it is mounted."""
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(plain, dict)
+
+    def walk(mapping: dict[Any, Any], prefix: str) -> Iterator[str]:
+        for key, value in mapping.items():
+            if isinstance(value, dict):
+                path = f"{prefix}{key}"
+                if value.get("_target_") == OPTIMIZER_TARGET:
+                    yield path
+                else:
+                    yield from walk(value, f"{path}.")
+
+    for path in walk(plain, ""):
+        yield path, OmegaConf.select(cfg, path)
 
 
 def check_params(value: Any) -> list[str] | None:
@@ -67,7 +102,7 @@ def preview_optimizers(
 ) -> list[OptimizerPreview]:
     """Every optimizer in ``cfg`` previewed at the steps ``grid`` (``schedules``: every
     schedule of the config, built with the run's length, whose boundaries ``grid`` holds)."""
-    nodes = list(groups.optimizer_nodes(cfg))
+    nodes = list(optimizer_nodes(cfg))
     if not nodes:
         if params is not None:
             raise ScheduleConfigError(
@@ -76,6 +111,8 @@ def preview_optimizers(
             )
         return []
     paths = check_params(params)
+    import hydra_optax_schedules.viewer.groups as groups  # JAX and optax, for an optimizer
+
     spans = [(phase.start, phase.end) for s in schedules.values() for phase in s.phases]
     ends = sampling.segment_ends(spans, steps)
     previews = []
@@ -94,7 +131,7 @@ def with_groups(
         for preview in previews:
             applied = preview.applied(block)
             for curve in preview.curves:
-                extra += [applied[curve.label]["lr"], applied[curve.label]["weight_decay"]]
+                extra += [applied[curve.label][quantity] for quantity in QUANTITIES]
         yield block, [*values, *extra]
 
 
@@ -106,7 +143,7 @@ def save_groups_png(previews: Sequence[OptimizerPreview], title: str, path: Path
     figure = plots._figure(2 * len(previews))
     position = 0
     for preview in previews:
-        for quantity, ylabel in (("lr", "learning rate"), ("weight_decay", "weight decay")):
+        for quantity, ylabel in zip(QUANTITIES, ("learning rate", "weight decay"), strict=True):
             position += 1
             tables = [
                 (

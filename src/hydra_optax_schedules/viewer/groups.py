@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.optimizer.build import build_optimizer
 from hydra_optax_schedules.optimizer.check import DEFAULT_GROUP
 from hydra_optax_schedules.optimizer.hyperparams import applied_hyperparams
-from hydra_optax_schedules.optimizer.options import OPTIMIZER_TARGET
+from hydra_optax_schedules.viewer.group_view import QUANTITIES
 from hydra_optax_schedules.viewer.sampling import Mean, mean_over_steps
 from hydra_optax_schedules.viewer.table import Table
 
@@ -43,36 +43,13 @@ __all__ = [
     "CHUNK",
     "AppliedCurves",
     "GroupCurve",
-    "column_names",
     "format_groups",
-    "optimizer_nodes",
     "parameter_tree",
     "preview_groups",
 ]
 
 #: Steps evaluated by one jitted call (the last block is padded, so one compilation serves all).
 CHUNK = 4096
-#: The hyperparameters drawn per label, as ``applied_hyperparams`` names them.
-QUANTITIES = ("lr", "weight_decay")
-
-
-def optimizer_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
-    """Every optimizer in ``cfg``, in config order: ``(dotted key, node)``; an optimizer is a
-    mapping whose ``_target_`` is the ``optimizer`` group's builder, wherever it is mounted."""
-    plain = OmegaConf.to_container(cfg, resolve=False)
-    assert isinstance(plain, dict)
-
-    def walk(mapping: dict[Any, Any], prefix: str) -> Iterator[str]:
-        for key, value in mapping.items():
-            if isinstance(value, dict):
-                path = f"{prefix}{key}"
-                if value.get("_target_") == OPTIMIZER_TARGET:
-                    yield path
-                else:
-                    yield from walk(value, f"{path}.")
-
-    for path in walk(plain, ""):
-        yield path, OmegaConf.select(cfg, path)
 
 
 def parameter_tree(paths: Sequence[str]) -> dict[str, Any]:
@@ -289,11 +266,6 @@ def _label_order(label: str, groups: list[str]) -> tuple[int, int, str]:
         int(number[0]) if number else -1,
         label,
     )
-
-
-def column_names(curve: GroupCurve) -> tuple[str, str]:
-    """The ``schedule.csv`` columns of a label: ``lr[<label>]`` and ``weight_decay[<label>]``."""
-    return f"lr[{curve.label}]", f"weight_decay[{curve.label}]"
 
 
 def format_groups(key: str, name: str, curves: Sequence[GroupCurve], steps: int) -> str:
