@@ -13,8 +13,8 @@ length (``instantiate(cfg.scheduler, decay_steps=cfg.steps)``), and
 ``instantiate(cfg.optimizer, scheduler=schedule)`` returns the optax transformation of the
 configured optimizer, its parameter groups and their schedules.
 
-At start the trainer prints which parameters fall in which group (``describe_groups``). Each
-run writes ``metrics.csv`` into its Hydra run directory, one row per update:
+At start the trainer prints which parameters fall in which group
+(``describe_param_groups``). Each run writes ``metrics.csv`` into its Hydra run directory, one row per update:
 
 - ``step``: the update's index, ``0 .. steps - 1``: the optimizer's step count when it was
   made, at which the schedule is evaluated, so the first update uses ``schedule(0)``, which
@@ -47,11 +47,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from hydra_optax_schedules import ScheduleConfigError
-from hydra_optax_schedules.optimizer import (
-    applied_hyperparams,
-    describe_groups,
-    format_groups_table,
-)
+from hydra_optax_schedules.optimizer import applied_hyperparams, describe_param_groups
 from hydra_optax_schedules.optimizer.check import DEFAULT_GROUP
 
 log = logging.getLogger(__name__)
@@ -163,7 +159,7 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     params = init_mlp(rng, [cfg.data.features, *[cfg.model.hidden] * cfg.model.depth, 1])
     batches = rng.integers(0, cfg.data.size, size=(cfg.steps, cfg.batch_size))
     optimizer = make_optimizer(cfg)
-    log.info("parameter groups:\n%s", format_groups_table(describe_groups(cfg.optimizer, params)))
+    log.info("parameter groups:\n%s", describe_param_groups(cfg.optimizer, params))
     opt_state = jax.jit(optimizer.init)(params)  # a pattern that matches nothing stops here
     applied = applied_hyperparams(opt_state)
     columns = metric_columns(applied)

@@ -31,6 +31,7 @@ from hydra_optax_schedules.shapes import Shape, register_shape
 
 if TYPE_CHECKING:
     from hydra_optax_schedules.optimizer.build import build_optimizer
+    from hydra_optax_schedules.optimizer.describe import describe_param_groups
     from hydra_optax_schedules.optimizer.hyperparams import applied_hyperparams
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "build_lr_scheduler",
     "build_optimizer",
     "build_schedule",
+    "describe_param_groups",
     "load_schedule",
     "register_shape",
 ]
@@ -56,7 +58,7 @@ __all__ = [
 __version__ = "0.2.0"
 
 #: The optimizer's names that import JAX and optax: imported when first used.
-_OPTIMIZER_NAMES = ("build_optimizer", "applied_hyperparams")
+_OPTIMIZER_NAMES = ("build_optimizer", "applied_hyperparams", "describe_param_groups")
 
 
 def __getattr__(name: str) -> Any:

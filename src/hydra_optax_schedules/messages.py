@@ -31,8 +31,9 @@ def invalid(prefix: str, field: str, value: Any, valid: str) -> ScheduleConfigEr
 def unknown_field(prefix: str, key: Any, valid: Iterable[str], what: str) -> ScheduleConfigError:
     """``scheduler.lrr is not a scheduler field; valid fields: lr, name, ...``."""
     name = key if isinstance(key, str) else show(key)
+    article = "an" if what[:1] in ("a", "e", "i", "o", "u") else "a"
     return ScheduleConfigError(
-        f"{prefix}{name} is not a {what} field; valid fields: {', '.join(valid)}",
+        f"{prefix}{name} is not {article} {what} field; valid fields: {', '.join(valid)}",
         field=str(name),
     )
 

@@ -4,6 +4,7 @@ top of the schedule, and the errors raised at init. Expected values are written 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import jax
@@ -52,7 +53,7 @@ def test_decoupled_decay_shrinks_the_weights_by_the_scheduled_factor(name):
     params = PARAMS
     for step, (after, _, _) in enumerate(run(tx, lambda p, t: zeros(p), 8)):
         factor = 1 - reference_lr(step, **WARMUP) * 0.5
-        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params)):
+        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params), strict=True):
             np.testing.assert_allclose(a, factor * b, rtol=1e-6)
         params = after
 
@@ -63,7 +64,7 @@ def test_lamb_decay_is_inside_the_trust_ratio():
     params = PARAMS
     for step, (after, _, _) in enumerate(run(tx, lambda p, t: zeros(p), 8)):
         factor = 1 - reference_lr(step, **WARMUP)
-        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params)):
+        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params), strict=True):
             np.testing.assert_allclose(a, factor * b, rtol=1e-5)
         params = after
 
@@ -75,7 +76,7 @@ def test_sgd_l2_shrinks_by_lr_times_wd():
     params = PARAMS
     for step, (after, _, _) in enumerate(run(tx, lambda p, t: zeros(p), 8)):
         factor = 1 - reference_lr(step, **WARMUP) * 0.5
-        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params)):
+        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params), strict=True):
             np.testing.assert_allclose(a, factor * b, rtol=1e-6)
         params = after
 
@@ -87,7 +88,7 @@ def test_every_name_with_weight_decay_moves_the_weights_toward_zero(name):
     tx, _ = build_optimizer({"name": name, "scheduler": scheduler, "weight_decay": 0.1})
     params = PARAMS
     for after, _, _ in run(tx, lambda p, t: zeros(p), 5):
-        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params)):
+        for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(params), strict=True):
             assert np.all(np.abs(a) < np.abs(b)), name
         params = after
 
@@ -104,7 +105,7 @@ def test_l2_names_add_the_penalty_to_the_gradient(name):
     penalised = jax.tree.map(lambda g, p: g + 0.1 * p, grads, PARAMS)
     expected, _ = optimizer.update(penalised, optimizer.init(PARAMS), PARAMS)
     updates, _ = tx.update(grads, tx.init(PARAMS), PARAMS)
-    for a, b in zip(jax.tree.leaves(updates), jax.tree.leaves(expected)):
+    for a, b in zip(jax.tree.leaves(updates), jax.tree.leaves(expected), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
@@ -186,8 +187,8 @@ def test_the_plateau_scales_the_schedule_without_cutting_the_warmup_short():
         lrs.append(float(applied["default"]["lr"]))
         np.testing.assert_allclose(lrs[-1], reference_lr(t, **WARMUP) * scales[-1], rtol=1e-6)
     assert scales[-1] < 1.0
-    unscaled = [lr / scale for lr, scale in zip(lrs, scales)]
-    assert all(b > a for a, b in zip(unscaled, unscaled[1:]))  # the warmup still rises
+    unscaled = [lr / scale for lr, scale in zip(lrs, scales, strict=True)]
+    assert all(b > a for a, b in itertools.pairwise(unscaled))  # the warmup still rises
 
 
 def test_a_plateau_needs_the_loss():
@@ -266,3 +267,16 @@ def test_the_schedule_is_the_scheduler_config_s():
     fields = {"lr": 3e-4, "name": "cosine", "decay_steps": 100, "warmup_steps": 10}
     for t in (0, 10, 55, 100):
         assert schedule(t) == pytest.approx(reference_lr(t, **fields), rel=1e-12, abs=1e-18)
+
+
+@pytest.mark.parametrize("name", ["adamw", "sgd", "lamb"])
+def test_bfloat16_parameters_get_bfloat16_updates_and_float32_logged_values(name):
+    params = jax.tree.map(lambda p: p.astype(jnp.bfloat16), PARAMS)
+    tx, _ = build_optimizer({"name": name, "scheduler": WARMUP, "weight_decay": 0.1})
+    state = tx.init(params)
+    updates, state = tx.update(jax.tree.map(jnp.ones_like, params), state, params)
+    updates, state = tx.update(jax.tree.map(jnp.ones_like, params), state, params)
+    assert {u.dtype for u in jax.tree.leaves(updates)} == {jnp.dtype(jnp.bfloat16)}
+    applied = applied_hyperparams(state)["default"]
+    assert applied["lr"].dtype == jnp.float32
+    assert float(applied["lr"]) == pytest.approx(reference_lr(1, **WARMUP), rel=1e-7)

@@ -90,7 +90,7 @@ def optimizer_cases(draw):
 
 
 def _close(actual, expected, what):
-    for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected)):
+    for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
         scale = float(jnp.max(jnp.abs(e))) + 1e-30
         np.testing.assert_allclose(a, e, rtol=2e-4, atol=2e-5 * scale, err_msg=what)
 
@@ -98,7 +98,7 @@ def _close(actual, expected, what):
 @settings(max_examples=EXAMPLES)
 @given(optimizer_cases(), configs(), st.integers(0, 2**31 - 1))
 def test_updates_and_applied_values_equal_an_independent_optax_construction(case, base, seed):
-    tx, schedule = build_optimizer({**case, "scheduler": base})
+    tx, _ = build_optimizer({**case, "scheduler": base})
     tables = {"base": [reference_lr(t, **base) for t in range(STEPS)]}
     for group, settings_ in (case.get("param_groups") or {}).items():
         if settings_.get("scheduler"):
@@ -114,7 +114,7 @@ def test_updates_and_applied_values_equal_an_independent_optax_construction(case
         leaves, treedef = jax.tree.flatten(params)
         subs = jax.random.split(sub, len(leaves))
         grads = treedef.unflatten(
-            [jax.random.normal(k, leaf.shape) for k, leaf in zip(subs, leaves)]
+            [jax.random.normal(k, leaf.shape) for k, leaf in zip(subs, leaves, strict=True)]
         )
         extra = {"value": jnp.asarray(losses[step])} if case.get("plateau") else {}
         updates, state = tx.update(grads, state, params, **extra)

@@ -25,7 +25,7 @@ def config(**extra):
 
 def check_frozen_and_trained(tx, params, grads, frozen_prefix):
     updates, state = tx.update(grads, tx.init(params), params)
-    for path, update in zip(leaf_paths(params), jax.tree.leaves(updates)):
+    for path, update in zip(leaf_paths(params), jax.tree.leaves(updates), strict=True):
         if path.startswith(frozen_prefix):
             assert not np.any(update), path
         else:

@@ -112,7 +112,11 @@ def reference_optimizer(case, params, schedules):
         """Gradient clipping by hand, over the trained parameters only."""
         norm_clip, value_clip = case.get("grad_clip_norm"), case.get("grad_clip_value")
         if norm_clip is not None:
-            squares = [jnp.sum(g * g) for g, t in zip(jax.tree.leaves(grads), jax.tree.leaves(trained)) if t]
+            squares = [
+                jnp.sum(g * g)
+                for g, t in zip(jax.tree.leaves(grads), jax.tree.leaves(trained), strict=True)
+                if t
+            ]
             norm = jnp.sqrt(sum(squares))
             grads = jax.tree.map(
                 lambda g, t: g * jnp.minimum(1.0, norm_clip / norm) if t else g, grads, trained

@@ -15,7 +15,7 @@ from hydra_optax_schedules.optimizer.config import OptimizerConfig, ParamGroupCo
 
 if TYPE_CHECKING:
     from hydra_optax_schedules.optimizer.build import build_optimizer, build_optimizer_from_fields
-    from hydra_optax_schedules.optimizer.describe import describe_groups, format_groups_table
+    from hydra_optax_schedules.optimizer.describe import describe_param_groups
     from hydra_optax_schedules.optimizer.hyperparams import applied_hyperparams
 
 __all__ = [
@@ -25,8 +25,7 @@ __all__ = [
     "applied_hyperparams",
     "build_optimizer",
     "build_optimizer_from_fields",
-    "describe_groups",
-    "format_groups_table",
+    "describe_param_groups",
 ]
 
 #: The names that import JAX and optax, and the module of each: imported when first used.
@@ -34,8 +33,7 @@ LAZY = {
     "build_optimizer": "build",
     "build_optimizer_from_fields": "build",
     "applied_hyperparams": "hyperparams",
-    "describe_groups": "describe",
-    "format_groups_table": "describe",
+    "describe_param_groups": "describe",
 }
 
 

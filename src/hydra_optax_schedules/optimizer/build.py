@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import optax
 import optax.contrib
 
@@ -154,22 +155,52 @@ def _label_transformation(
             return schedule(count) * wd
 
         def decoupled(learning_rate: Any, decoupled_decay: Any) -> Any:
-            steps = [_moments(settings), optax.scale(-learning_rate)]
+            steps = [_moments(settings), _scale(-learning_rate)]
             if mask is not None:
-                steps.append(optax.add_decayed_weights(-decoupled_decay, mask))
+                steps.append(_add_decay(-decoupled_decay, mask))
             return optax.chain(*steps)
 
-        return optax.inject_hyperparams(decoupled)(learning_rate, decoupled_decay)
+        return optax.inject_hyperparams(decoupled, hyperparam_dtype=jnp.float32)(
+            learning_rate, decoupled_decay
+        )
 
     def coupled(learning_rate: Any, weight_decay: Any) -> Any:
-        decay = [optax.add_decayed_weights(weight_decay, mask)] if mask is not None else []
+        decay = [_add_decay(weight_decay, mask)] if mask is not None else []
         if settings.name == "lamb":
             steps = [_moments(settings), *decay, optax.scale_by_trust_ratio()]
         else:
             steps = [*decay, _moments(settings)]
-        return optax.chain(*steps, optax.scale(-learning_rate))
+        return optax.chain(*steps, _scale(-learning_rate))
 
-    return optax.inject_hyperparams(coupled)(learning_rate, wd)
+    return optax.inject_hyperparams(coupled, hyperparam_dtype=jnp.float32)(learning_rate, wd)
+
+
+# The scheduled values are kept in float32 (what is logged is what was computed); each is
+# cast to a parameter's dtype where it multiplies it, as optax's scale_by_learning_rate does,
+# so that bfloat16 parameters get bfloat16 updates.
+
+
+def _scale(factor: Any) -> optax.GradientTransformation:
+    """``u -> factor * u``, ``factor`` in each update's dtype."""
+
+    def scale(updates: Any, params: Any) -> Any:
+        del params
+        return jax.tree.map(lambda u: jnp.asarray(factor, u.dtype) * u, updates)
+
+    return optax.stateless(scale)
+
+
+def _add_decay(rate: Any, mask: Callable[[Any], Any]) -> optax.GradientTransformation:
+    """``u -> u + rate * p`` on the parameters of ``mask``, ``rate`` in each one's dtype."""
+
+    def add(updates: Any, params: Any) -> Any:
+        if params is None:
+            raise ValueError(
+                "the weight decay needs the parameters: tx.update(grads, state, params)"
+            )
+        return jax.tree.map(lambda u, p: u + jnp.asarray(rate, u.dtype) * p, updates, params)
+
+    return optax.masked(optax.stateless(add), mask)
 
 
 def _moments(settings: Checked) -> optax.GradientTransformation:

@@ -290,14 +290,16 @@ def _layer_index(prefix: str, value: Any) -> str | None:
 
 
 def _fields_of(
-    where: str, value: Any, kind_class: type, valid: tuple[str, ...], kind: str
+    prefix: str, field: str, value: Any, kind_class: type, valid: tuple[str, ...], kind: str
 ) -> dict[str, Any]:
-    """A nested config (a dataclass, a mapping or a Hydra node) as its fields, keys checked."""
+    """A nested config (a dataclass, a mapping or a Hydra node) at ``prefix + field`` as its
+    fields, keys checked."""
+    where = f"{prefix}{field}."
     if isinstance(value, kind_class):
         return {f.name: getattr(value, f.name) for f in dataclasses.fields(cast(Any, value))}
     if not isinstance(value, Mapping):
         expected = f"expected a mapping of {kind} fields ({', '.join(valid)})"
-        raise invalid(where.rstrip("."), "", value, expected)
+        raise invalid(prefix, field, value, expected)
     items = {str(k): v for k, v in value.items() if k not in HYDRA_KEYS}
     for key in items:
         if key not in valid:
@@ -319,7 +321,9 @@ def _groups(
             valid = f"a group's name is a non-empty string other than {DEFAULT_GROUP!r} (reserved"
             raise invalid(prefix, "param_groups", name, valid + " for unmatched parameters)")
         scheduler = node.get("scheduler") if isinstance(node, DictConfig) else None
-        f = _fields_of(where, node, ParamGroupConfig, GROUP_FIELDS, "parameter group")
+        f = _fields_of(
+            f"{prefix}param_groups.", name, node, ParamGroupConfig, GROUP_FIELDS, "parameter group"
+        )
         if isinstance(node, DictConfig):
             f = {**f, "scheduler": scheduler}
         if "match" not in f:
@@ -353,7 +357,7 @@ def _plateau(prefix: str, value: Any) -> PlateauConfig | None:
     where = f"{prefix}plateau."
     f = {
         **_defaults(PlateauConfig),
-        **_fields_of(where, value, PlateauConfig, PLATEAU_FIELDS, "plateau"),
+        **_fields_of(prefix, "plateau", value, PlateauConfig, PLATEAU_FIELDS, "plateau"),
     }
     real = _Real(where)
     plateau = PlateauConfig(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from hydra_optax_schedules.config.coerce import HYDRA_KEYS
+from hydra_optax_schedules.config.schema import SchedulerConfig
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import missing_required, unknown_field
 from hydra_optax_schedules.values import show
@@ -146,7 +147,8 @@ class OptimizerConfig:
         config_class: type[ConfigT], data: Any, ignore_extensive_attributes: bool = True
     ) -> ConfigT:
         """``config_class`` (``OptimizerConfig``, ``ParamGroupConfig`` or ``PlateauConfig``)
-        from a mapping of its fields; nested groups and plateau stay mappings until checked.
+        from a mapping of its fields (``to_dict``'s output); an optimizer's nested mappings
+        become their classes (``SchedulerConfig``, ``ParamGroupConfig``, ``PlateauConfig``).
 
         Raises:
             ScheduleConfigError: A required field is missing, or a key is unknown and
@@ -166,7 +168,32 @@ class OptimizerConfig:
         for name, declared in fields.items():
             if declared.default is dataclasses.MISSING and name not in data:
                 raise missing_required("", name)
-        return config_class(**{key: value for key, value in data.items() if key in fields})
+        values = {key: value for key, value in data.items() if key in fields}
+        return config_class(**_nested(values, ignore_extensive_attributes))
+
+
+def _nested(values: dict[str, Any], ignore: bool) -> dict[str, Any]:
+    """``values`` with nested mappings read as their classes, lists of patterns as tuples."""
+    values = dict(values)
+    scheduler = values.get("scheduler")
+    if isinstance(scheduler, Mapping):
+        values["scheduler"] = SchedulerConfig.from_dict(
+            SchedulerConfig, scheduler, ignore_extensive_attributes=ignore
+        )
+    for key in ("match", "weight_decay_exclude", "weight_decay_include"):
+        if isinstance(values.get(key), list):
+            values[key] = tuple(values[key])
+    groups = values.get("param_groups")
+    if isinstance(groups, Mapping):
+        values["param_groups"] = {
+            name: OptimizerConfig.from_dict(ParamGroupConfig, group, ignore)
+            if isinstance(group, Mapping)
+            else group
+            for name, group in groups.items()
+        }
+    if isinstance(values.get("plateau"), Mapping):
+        values["plateau"] = OptimizerConfig.from_dict(PlateauConfig, values["plateau"], ignore)
+    return values
 
 
 #: What a message calls a field of these classes ("not an optimizer field").

@@ -1,0 +1,177 @@
+"""The ``optimizer`` group on every app's search path: typed options, ``_target_`` to the
+builder, the app's ``scheduler`` node as the optimizer's schedule, overrides and multiruns."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException, InstantiationException
+from hydra.utils import instantiate
+
+from hydra_optax_schedules import IgnoredFieldWarning, ScheduleConfigError, build_optimizer
+from hydra_optax_schedules.optimizer.config import OPTIMIZER_NAMES
+
+from support.reference import reference_lr
+
+CONFIG = """
+defaults:
+  - scheduler: cosine
+  - optimizer: adamw
+  - _self_
+scheduler:
+  lr: 0.001
+  decay_steps: 100
+  warmup_steps: 10
+"""
+
+
+def composed(tmp_path: Path, overrides: list[str], config: str = CONFIG):
+    (tmp_path / "config.yaml").write_text(config)
+    with initialize_config_dir(version_base="1.3", config_dir=str(tmp_path)):
+        return compose(config_name="config", overrides=overrides)
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
+def test_every_option_instantiates_to_the_optimizer_and_the_app_s_schedule(tmp_path, name):
+    cfg = composed(tmp_path, [f"optimizer={name}", "scheduler.lr=3e-4"])
+    tx, schedule = instantiate(cfg.optimizer)
+    fields = {"lr": 3e-4, "name": "cosine", "decay_steps": 100, "warmup_steps": 10}
+    assert schedule(50) == pytest.approx(reference_lr(50, **fields), rel=1e-12)
+    assert callable(tx.init) and callable(tx.update)
+    assert cfg.optimizer.name == name
+
+
+def test_command_line_overrides_reach_the_optimizer(tmp_path):
+    import jax.numpy as jnp
+
+    cfg = composed(tmp_path, ["optimizer=adamw", "optimizer.weight_decay=0.1"])
+    tx, schedule = build_optimizer(cfg.optimizer)
+    params = {"w": jnp.ones(2)}
+    updates, _ = tx.update({"w": jnp.zeros(2)}, tx.init(params), params)
+    assert float(updates["w"][0]) == pytest.approx(-0.1 * schedule(0), abs=1e-12)
+
+
+def test_an_option_has_only_the_fields_its_name_uses(tmp_path):
+    with pytest.raises(ConfigCompositionException) as raised:
+        composed(tmp_path, ["optimizer=sgd", "optimizer.beta2=0.9"])
+    assert "beta2" in str(raised.value.__cause__ or raised.value)
+    cfg = composed(tmp_path, ["optimizer=sgd", "optimizer.nesterov=true"])
+    assert cfg.optimizer.nesterov is True
+
+
+def test_groups_and_plateau_are_typed_nodes(tmp_path):
+    config = (
+        CONFIG + "optimizer:\n  param_groups:\n    head:\n      match: [head]\n      lr_mul: 2\n"
+    )
+    with pytest.raises(ConfigCompositionException) as raised:
+        composed(tmp_path, [], config)
+    assert "lr_mul" in str(raised.value.__cause__ or raised.value)
+    config = CONFIG + (
+        "optimizer:\n  param_groups:\n    head:\n      match: [head]\n      lr_mult: 2\n"
+        "  plateau:\n    patience: 3\n"
+    )
+    cfg = composed(tmp_path, ["optimizer.param_groups.head.freeze=true"], config)
+    assert cfg.optimizer.param_groups.head.lr_mult == 2 and cfg.optimizer.plateau.patience == 3
+    assert cfg.optimizer.param_groups.head.freeze is True
+    with pytest.warns(IgnoredFieldWarning, match=r"param_groups\.head\.lr_mult=2 has no effect"):
+        instantiate(cfg.optimizer)  # the nested nodes reach the builder
+
+
+def test_the_scheduler_s_errors_name_the_app_s_scheduler_node(tmp_path):
+    cfg = composed(tmp_path, ["scheduler.warmup_steps=1000"])
+    with pytest.raises(ScheduleConfigError, match=re.escape("scheduler.warmup_steps=1000")):
+        build_optimizer(cfg.optimizer)
+    cfg = composed(tmp_path, ["optimizer.beta1=2"])
+    with pytest.raises(ScheduleConfigError, match=re.escape("optimizer.beta1=2 is invalid")):
+        build_optimizer(cfg.optimizer)
+
+
+NO_SCHEDULER = """
+defaults:
+  - optimizer: adam
+  - _self_
+"""
+
+
+def test_an_app_without_a_scheduler_node_is_told_what_to_add(tmp_path):
+    cfg = composed(tmp_path, [], NO_SCHEDULER)
+    assert cfg.optimizer.scheduler is None
+    message = "optimizer.scheduler is missing: the optimizer needs a learning-rate schedule"
+    with pytest.raises(ScheduleConfigError, match=re.escape(message)):
+        build_optimizer(cfg.optimizer)
+    with pytest.raises(InstantiationException, match="add a scheduler to the defaults list"):
+        instantiate(cfg.optimizer)
+    cfg = composed(tmp_path, ["+optimizer.scheduler.lr=0.1"], NO_SCHEDULER)
+    _, schedule = instantiate(cfg.optimizer)
+    assert schedule(5) == 0.1
+
+
+OPTIMIZER_APP = """
+import json
+
+import hydra
+import jax.numpy as jnp
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+
+from hydra_optax_schedules import applied_hyperparams
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg):
+    tx, schedule = instantiate(cfg.optimizer)
+    params = {"w": jnp.ones(3)}
+    updates, state = tx.update({"w": jnp.zeros(3)}, tx.init(params), params)
+    result = {
+        "name": cfg.optimizer.name,
+        "update": float(updates["w"][0]),
+        "lr0": schedule(0),
+        "applied": {k: float(v) for k, v in applied_hyperparams(state)["default"].items()},
+    }
+    with open(f"{HydraConfig.get().runtime.output_dir}/values.json", "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main()
+"""
+APP_CONFIG = """
+defaults:
+  - scheduler: constant
+  - optimizer: adam
+  - _self_
+scheduler:
+  lr: 0.01
+"""
+
+
+def optimizer_app(user_app):
+    user_app.write("app.py", OPTIMIZER_APP)
+    user_app.write("conf/config.yaml", APP_CONFIG)
+    return user_app
+
+
+def test_optimizer_and_weight_decay_from_the_command_line(user_app):
+    app = optimizer_app(user_app)
+    app.run("optimizer=adamw", "optimizer.weight_decay=0.1")
+    result = app.result()
+    assert result["name"] == "adamw"
+    assert result["update"] == pytest.approx(-0.01 * 0.1, rel=1e-6)  # zero gradient: decay only
+    assert result["applied"]["weight_decay"] == pytest.approx(0.01 * 0.1, rel=1e-6)
+
+
+@pytest.mark.full
+def test_a_multirun_over_optimizers(user_app):
+    app = optimizer_app(user_app)
+    app.run("-m", "optimizer=adam,adamw", "optimizer.weight_decay=0.5")
+    results = [
+        json.loads((app.root / "sweep" / str(i) / "values.json").read_text()) for i in (0, 1)
+    ]
+    assert [r["name"] for r in results] == ["adam", "adamw"]
+    # adam's L2: Adam's step on 0.5 * p, about -lr; adamw's decoupled: -lr * 0.5 * p
+    assert results[0]["update"] == pytest.approx(-0.01, rel=1e-4)
+    assert results[1]["update"] == pytest.approx(-0.005, rel=1e-6)
