@@ -305,3 +305,15 @@ def test_every_step_of_each_group_goes_to_the_csv_on_request(tmp_path):
     assert steps == list(range(5001))
     expected = np.array([reference_lr(s, name="cosine", lr=1e-3, decay_steps=5000) for s in steps])
     np.testing.assert_allclose(columns["lr[head]"], 2 * expected, rtol=1e-6, atol=2e-9)
+
+
+def test_a_run_past_the_optimizers_int32_step_count_names_steps():
+    from hydra_optax_schedules.viewer.groups import AppliedCurves
+
+    tx, _ = build_optimizer({"name": "sgd", "scheduler": {**BASE, "name": "linear"}})
+    curves = AppliedCurves(tx, {"w": jnp.zeros(2)})
+    last = np.iinfo(np.int32).max
+    assert curves(np.array([0, last]))["default"]["lr"][-1] == 0.0  # the schedule's end, held
+    with pytest.raises(ScheduleConfigError, match=r"steps=2147483648 is invalid") as error:
+        curves(np.array([0, last + 1]))
+    assert error.value.field == "steps"

@@ -10,6 +10,7 @@ learning rate and one of its weight decay. The values are the optimizer's own (:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,8 @@ def preview_optimizers(
             )
         return []
     paths = check_params(params)
+    # JAX logs at INFO that it found no TPU, on every machine without one: noise in lrview's output.
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     import hydra_optax_schedules.viewer.groups as groups  # JAX and optax, for an optimizer
 
     spans = [(phase.start, phase.end) for s in schedules.values() for phase in s.phases]

@@ -144,8 +144,8 @@ class AppliedCurves:
             return self._memo[1]
         if len(steps) and int(steps.max()) > self._count_max:
             raise ScheduleConfigError(
-                f"steps={int(steps.max())} is past the optimizer's step count (int32, at most "
-                f"{self._count_max}): its groups cannot be previewed that far",
+                f"steps={int(steps.max())} is invalid with an optimizer: it counts its steps "
+                f"in int32, so expected at most {self._count_max}",
                 field="steps",
             )
         blocks: list[dict[str, dict[str, jax.Array]]] = []
