@@ -41,6 +41,10 @@ def print_optimizer(optimizer: dict[str, Any], smoke: bool) -> None:
         f"{optimizer['handwritten_state_bytes']:10,d} (hand-written); "
         f"{optimizer['one_adamw_state_bytes']:,d} (one adamw over all)"
     )
+    ours, theirs = (
+        optimizer[f"{arm}_update_hlo_instructions"] for arm in ("config", "handwritten")
+    )
+    print(f"  {'update alone, HLO instructions':34}  {ours:10d}  {theirs:10d} (hand-written)")
     if smoke:
         return
     print()

@@ -16,8 +16,9 @@ compute the same thing.
 
 Figures: the time per step of each (and their ratio), the optimizer state's bytes (all its
 arrays) of each and of a single ``optax.adamw`` over every parameter (whose moments include the
-frozen backbone's), and the time per step when the step also returns
-``applied_hyperparams(state)`` (what a training loop logs), against the same step without it.
+frozen backbone's), the time per step when the step also returns
+``applied_hyperparams(state)`` (what a training loop logs), as it is and stacked in one array,
+against the same step without it, and the compiled instructions of each arm's update alone.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import numpy as np
 import optax
 
 from hydra_optax_schedules.optimizer import applied_hyperparams, build_optimizer
-from sections.common import Sizes, interleaved, our_schedule
+from sections.common import Sizes, hlo_instruction_count, interleaved, our_schedule
 from sections.train_step import timed_block
 
 #: Layer widths of the benchmarked MLP: input, three hidden layers, output.
@@ -132,11 +133,16 @@ def make_step(tx: optax.GradientTransformation, log: str | None) -> Callable[...
     return jax.jit(step)
 
 
-def check_same_updates(ours: Any, theirs: Any, params: Any, batch: tuple[Any, Any]) -> None:
-    """Three updates from ``params`` by each transformation agree, or an error."""
+def check_same_updates(
+    arms: list[tuple[optax.GradientTransformation, Callable[..., Any]]],
+    params: Any,
+    batch: tuple[Any, Any],
+) -> None:
+    """Three updates from ``params`` by each ``(transformation, its step)`` agree, or an
+    error."""
     results = []
-    for tx in (ours, theirs):
-        step, state, current = make_step(tx, log=None), tx.init(params), params
+    for tx, step in arms:
+        state, current = tx.init(params), params
         for _ in range(3):
             current, state, _ = step(current, state, *batch)
         results.append(current)
@@ -155,18 +161,19 @@ def bench_optimizer(sizes: Sizes) -> dict[str, float]:
     )
     ours, _ = build_optimizer(config())
     theirs = handwritten(params)
-    check_same_updates(ours, theirs, params, batch)
     arms = {
         "config": (ours, None),
         "handwritten": (theirs, None),
         "config_logged": (ours, "dict"),
         "config_logged_stacked": (ours, "stacked"),
     }
+    steps = {arm: make_step(tx, log) for arm, (tx, log) in arms.items()}
+    check_same_updates([(ours, steps["config"]), (theirs, steps["handwritten"])], params, batch)
     blocks = {}
-    for arm, (tx, log) in arms.items():
+    for arm, (tx, _) in arms.items():
         state = (params, tx.init(params))
-        blocks[arm] = timed_block(make_step(tx, log), state, batch, sizes)
-        blocks[arm]()  # compiles, outside the timing
+        blocks[arm] = timed_block(steps[arm], state, batch, sizes)
+        blocks[arm]()  # compiled already (the check, or here), outside the timing
     times = interleaved(blocks, sizes.train_blocks)
     result: dict[str, float] = {"steps_per_block": sizes.train_steps}
     for arm, arm_times in times.items():
@@ -183,4 +190,14 @@ def bench_optimizer(sizes: Sizes) -> dict[str, float]:
     result["handwritten_state_bytes"] = state_bytes(theirs.init(params))
     result["one_adamw_state_bytes"] = state_bytes(optax.adamw(1e-3).init(params))
     result["parameter_bytes"] = state_bytes(params)
+    for arm, tx in (("config", ours), ("handwritten", theirs)):
+        result[f"{arm}_update_hlo_instructions"] = update_instructions(tx, params)
     return result
+
+
+def update_instructions(tx: optax.GradientTransformation, params: Any) -> int:
+    """Instructions of the compiled ``tx.update`` alone (gradients given), for the record of
+    what each arm computes besides the model."""
+    update = jax.jit(lambda grads, state, params: tx.update(grads, state, params))
+    compiled = update.lower(params, tx.init(params), params).compile()
+    return hlo_instruction_count(compiled.as_text())
