@@ -175,3 +175,34 @@ def test_a_multirun_over_optimizers(user_app):
     # adam's L2: Adam's step on 0.5 * p, about -lr; adamw's decoupled: -lr * 0.5 * p
     assert results[0]["update"] == pytest.approx(-0.01, rel=1e-4)
     assert results[1]["update"] == pytest.approx(-0.005, rel=1e-6)
+
+
+def test_a_group_without_match_is_named(tmp_path):
+    config = CONFIG + "optimizer:\n  param_groups:\n    head:\n      lr_mult: 2\n"
+    cfg = composed(tmp_path, [], config)
+    message = "optimizer.param_groups.head.match is missing (???)"
+    with pytest.raises(ScheduleConfigError, match=re.escape(message)):
+        build_optimizer(cfg.optimizer)
+
+
+RUNTIME_LENGTH = """
+defaults:
+  - scheduler: cosine
+  - optimizer: adamw
+  - _self_
+scheduler:
+  lr: 0.001
+  warmup_steps: 10
+"""
+
+
+def test_the_run_length_at_runtime_reaches_the_optimizer_s_schedule(tmp_path):
+    cfg = composed(tmp_path, [], RUNTIME_LENGTH)
+    fields = {"lr": 0.001, "name": "cosine", "decay_steps": 100, "warmup_steps": 10}
+    _, schedule = instantiate(cfg.optimizer, scheduler={"decay_steps": 100})
+    assert schedule(50) == pytest.approx(reference_lr(50, **fields), rel=1e-12)
+    built = instantiate(cfg.scheduler, decay_steps=100)
+    _, schedule = instantiate(cfg.optimizer, scheduler=built)
+    assert schedule is built
+    with pytest.raises(InstantiationException, match="decay_steps"):
+        instantiate(cfg.optimizer)  # cosine needs the run length

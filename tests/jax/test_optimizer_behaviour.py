@@ -280,3 +280,23 @@ def test_bfloat16_parameters_get_bfloat16_updates_and_float32_logged_values(name
     applied = applied_hyperparams(state)["default"]
     assert applied["lr"].dtype == jnp.float32
     assert float(applied["lr"]) == pytest.approx(reference_lr(1, **WARMUP), rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"scheduler": {"lr": -1.0}}, "scheduler.lr=-1.0 is invalid"),
+        (
+            {
+                "scheduler": WARMUP,
+                "param_groups": {"head": {"match": "head", "scheduler": {"lr": 1, "lrr": 2}}},
+            },
+            "param_groups.head.scheduler.lrr is not a scheduler field",
+        ),
+        ({"scheduler": SchedulerConfig(lr=0.0)}, "lr=0.0 is invalid"),
+    ],
+)
+def test_a_bad_schedule_fails_the_build_naming_where_it_sits(config, message):
+    """Nothing half-built: every schedule is built (and checked) by build_optimizer itself."""
+    with pytest.raises(ScheduleConfigError, match=re.escape(message)):
+        build_optimizer({"name": "adam", **config})

@@ -1,10 +1,11 @@
 """build_optimizer against an independent optax construction (support/optimizer_reference.py).
 
 For every optimizer name and generated parameter groups (lr_mult, wd_mult, freeze, a group's
-own schedule), weight-decay masks, clipping and a plateau: the updates over several steps
-equal those of optax's own optimizers in ``multi_transform`` (fed the same parameters and
-gradients), and the values ``applied_hyperparams`` reads from the state equal the scheduler's
-reference (``reference_lr``) times each group's multiplier and the plateau's scale.
+own schedule), layer-wise LR decay, weight-decay masks, clipping and a plateau: the updates
+over several steps equal those of optax's own optimizers in ``multi_transform`` (fed the same
+parameters and gradients), and the values ``applied_hyperparams`` reads from the state equal
+the scheduler's reference (``reference_lr``) times each label's multiplier and the plateau's
+scale.
 """
 
 from __future__ import annotations
@@ -80,6 +81,15 @@ def optimizer_cases(draw):
     groups = {g: v for g, v in groups.items() if g in kept}  # each group keeps a parameter
     if groups:
         case["param_groups"] = groups
+    trained_layers = [
+        path
+        for path in paths(PARAMS)
+        if path.startswith("layers.")
+        and not groups.get(first_group(groups, path), {}).get("freeze")
+    ]
+    if trained_layers and draw(st.booleans()):
+        case["layer_decay"] = draw(st.sampled_from([0.5, 0.9, 2.0]))
+        case["layer_index"] = r"^layers\.(\d+)\."
     if draw(st.booleans()):
         case["grad_clip_norm"] = draw(st.sampled_from([0.1, 1.0, 100.0]))
     if draw(st.booleans()):
@@ -124,7 +134,8 @@ def test_updates_and_applied_values_equal_an_independent_optax_construction(case
         applied = applied_hyperparams(state)
         scale = float(ref_state[-1].scale) if case.get("plateau") else 1.0
         for label, mult in lr_mults.items():
-            table = tables[label if label in tables else "base"]
+            group = label.partition("/layer")[0]
+            table = tables[group if group in tables else "base"]
             want = mult * table[step] * scale
             np.testing.assert_allclose(applied[label]["lr"], want, rtol=1e-5, atol=1e-30)
             np.testing.assert_allclose(applied[label]["plateau_scale"], scale, rtol=1e-6)

@@ -76,7 +76,19 @@ def reference_optimizer(case, params, schedules):
     plain ``param_groups``); ``schedules`` maps "base" and each group to a schedule."""
     groups = case.get("param_groups") or {}
     frozen = {name for name, g in groups.items() if g.get("freeze")}
-    labels = map_paths(lambda p: first_group(groups, p) or "default", params)
+    layer_of = {}  # a trained path's layer number, with layer-wise LR decay
+    if case.get("layer_index"):
+        for path in paths(params):
+            found = re.search(case["layer_index"], path)
+            if found and first_group(groups, path) not in frozen:
+                layer_of[path] = int(found.group(1))
+    layers = max(layer_of.values(), default=-1) + 1
+
+    def label(path):
+        group = first_group(groups, path) or "default"
+        return f"{group}/layer{layer_of[path]}" if path in layer_of else group
+
+    labels = map_paths(label, params)
     exclude, include = case.get("weight_decay_exclude"), case.get("weight_decay_include")
 
     def decays(path):
@@ -90,11 +102,14 @@ def reference_optimizer(case, params, schedules):
         if label in frozen:
             transforms[label] = optax.set_to_zero()
             continue
-        group = groups.get(label, {})
+        name, _, layer = label.partition("/layer")
+        group = groups.get(name, {})
         lr_mults[label] = group.get("lr_mult", 1.0)
+        if layer:
+            lr_mults[label] *= case["layer_decay"] ** (layers - 1 - int(layer))
         transforms[label] = one_optimizer(
             case["name"],
-            schedules[label if group.get("scheduler") else "base"],
+            schedules[name if group.get("scheduler") else "base"],
             lr_mults[label],
             case.get("weight_decay", 0.0) * group.get("wd_mult", 1.0),
             mask,

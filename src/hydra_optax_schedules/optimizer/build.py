@@ -23,13 +23,14 @@ schedule, and ``wd_mult`` alone scales it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
 import optax.contrib
+from omegaconf import DictConfig, OmegaConf
 
 from hydra_optax_schedules.optimizer.check import Checked, checked
 from hydra_optax_schedules.optimizer.config import DECOUPLED
@@ -60,9 +61,9 @@ def build_optimizer(config: Any) -> tuple[optax.GradientTransformationExtraArgs,
             matches no parameter when ``tx.init(params)`` is called.
     """
     settings = checked(config)
-    schedule = _schedule(settings.scheduler)
+    schedule = _schedule(settings.scheduler, ("scheduler",))
     schedules = {
-        group.name: _schedule(group.scheduler)
+        group.name: _schedule(group.scheduler, ("param_groups", group.name, "scheduler"))
         for group in settings.groups
         if group.scheduler is not None and not group.freeze
     }
@@ -77,9 +78,24 @@ def build_optimizer_from_fields(
     return build_optimizer(fields)
 
 
-def _schedule(config: Any) -> Schedule:
-    """A built schedule as it is (``instantiate`` builds nested nodes first), else built."""
-    return config if isinstance(config, Schedule) else build_lr_scheduler(config)
+def _schedule(config: Any, keys: tuple[str, ...]) -> Schedule:
+    """A built schedule as it is (``instantiate`` builds nested nodes first), else built by
+    ``build_lr_scheduler``; a plain mapping as a node at ``keys``, so that its errors name
+    the field where it sits (``param_groups.head.scheduler.lr``), as a Hydra node's do."""
+    if isinstance(config, Schedule):
+        return config
+    if isinstance(config, Mapping) and not isinstance(config, DictConfig):
+        nested: Any = dict(config)
+        for key in reversed(keys):
+            nested = {key: nested}
+        try:
+            node: Any = OmegaConf.create(nested)
+        except (ValueError, TypeError):  # a value OmegaConf does not hold (a NumPy scalar)
+            return build_lr_scheduler(config)
+        for key in keys:
+            node = node[key]
+        return build_lr_scheduler(node)
+    return build_lr_scheduler(config)
 
 
 def _transformation(

@@ -190,13 +190,7 @@ def _values(config: Any, what: str) -> tuple[dict[str, Any], str]:
         values: dict[str, Any] = {}
         for key in config:
             name = str(key)
-            try:
-                node = config[name]
-            except MissingMandatoryValue:
-                raise ScheduleConfigError(
-                    f"{prefix}{name} is missing (???): set it, e.g. {prefix}{name}=...",
-                    field=str(name),
-                ) from None
+            node = _get(config, name, prefix)
             if isinstance(node, DictConfig) and name not in ("scheduler", "param_groups"):
                 node = OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
             elif not isinstance(node, DictConfig) and OmegaConf.is_config(node):
@@ -208,6 +202,16 @@ def _values(config: Any, what: str) -> tuple[dict[str, Any], str]:
     raise TypeError(
         f"{what} expects an OptimizerConfig, a DictConfig or a mapping, got {type(config).__name__}"
     )
+
+
+def _get(node: DictConfig, key: str, prefix: str) -> Any:
+    """``node[key]``, or the error that names a missing mandatory value (``???``)."""
+    try:
+        return node[key]
+    except MissingMandatoryValue:
+        raise ScheduleConfigError(
+            f"{prefix}{key} is missing (???): set it, e.g. {prefix}{key}=...", field=key
+        ) from None
 
 
 def _without_hydra_keys(values: dict[str, Any]) -> dict[str, Any]:
@@ -300,7 +304,10 @@ def _fields_of(
     if not isinstance(value, Mapping):
         expected = f"expected a mapping of {kind} fields ({', '.join(valid)})"
         raise invalid(prefix, field, value, expected)
-    items = {str(k): v for k, v in value.items() if k not in HYDRA_KEYS}
+    if isinstance(value, DictConfig):
+        items = {str(k): _get(value, str(k), where) for k in value if k not in HYDRA_KEYS}
+    else:
+        items = {str(k): v for k, v in value.items() if k not in HYDRA_KEYS}
     for key in items:
         if key not in valid:
             raise unknown_field(where, key, valid, kind)
