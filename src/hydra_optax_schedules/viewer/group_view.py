@@ -51,6 +51,8 @@ class OptimizerPreview:
 
     def columns(self) -> list[str]:
         """Its ``schedule.csv`` columns, two per label: ``lr[<label>]``, ``weight_decay[...]``."""
+        from hydra_optax_schedules.viewer.groups import QUANTITIES
+
         return [f"{name}[{curve.label}]" for curve in self.curves for name in QUANTITIES]
 
     def report(self, steps: int) -> str:
@@ -58,10 +60,6 @@ class OptimizerPreview:
         import hydra_optax_schedules.viewer.groups as groups
 
         return groups.format_groups(self.key, self.name, self.curves, steps)
-
-
-#: The hyperparameters drawn per label, as ``applied_hyperparams`` names them.
-QUANTITIES = ("lr", "weight_decay")
 
 
 def optimizer_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
@@ -129,6 +127,11 @@ def with_groups(
     rows: Iterator[tuple[np.ndarray, list[np.ndarray]]], previews: Sequence[OptimizerPreview]
 ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
     """``schedule.csv``'s blocks of rows with every optimizer's columns after the schedules'."""
+    if not previews:
+        yield from rows
+        return
+    from hydra_optax_schedules.viewer.groups import QUANTITIES
+
     for block, values in rows:
         extra = []
         for preview in previews:
@@ -142,6 +145,7 @@ def save_groups_png(previews: Sequence[OptimizerPreview], title: str, path: Path
     """Draw each optimizer's learning rate and weight decay per group into ``path``: two
     panels per optimizer, a line per group."""
     import hydra_optax_schedules.viewer.plots as plots
+    from hydra_optax_schedules.viewer.groups import QUANTITIES
 
     figure = plots._figure(2 * len(previews))
     position = 0

@@ -35,12 +35,12 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.optimizer.build import build_optimizer
 from hydra_optax_schedules.optimizer.check import DEFAULT_GROUP
 from hydra_optax_schedules.optimizer.hyperparams import applied_hyperparams
-from hydra_optax_schedules.viewer.group_view import QUANTITIES
 from hydra_optax_schedules.viewer.sampling import Mean, mean_over_steps
 from hydra_optax_schedules.viewer.table import Table
 
 __all__ = [
     "CHUNK",
+    "QUANTITIES",
     "AppliedCurves",
     "GroupCurve",
     "format_groups",
@@ -48,6 +48,8 @@ __all__ = [
     "preview_groups",
 ]
 
+#: The hyperparameters drawn per label, as ``applied_hyperparams`` names them.
+QUANTITIES = ("lr", "weight_decay")
 #: Steps evaluated by one jitted call (the last block is padded, so one compilation serves all).
 CHUNK = 4096
 
