@@ -43,6 +43,8 @@ __all__ = ["build_optimizer", "build_optimizer_from_fields"]
 #: weights shrink by this fraction of themselves, before the plateau's scale); an L2 or lamb
 #: label holds ``weight_decay``, a coefficient.
 DECOUPLED_DECAY = "decoupled_decay"
+#: Parameter-tree structures whose labels one optimizer remembers.
+_KNOWN_STRUCTURES = 8
 
 
 def build_optimizer(config: Any) -> tuple[optax.GradientTransformationExtraArgs, Schedule]:
@@ -101,15 +103,24 @@ def _schedule(config: Any, keys: tuple[str, ...]) -> Schedule:
 def _transformation(
     settings: Checked, schedule: Schedule, schedules: dict[str, Schedule]
 ) -> optax.GradientTransformationExtraArgs:
+    # The labels of a tree depend on its structure only: computed once per structure (the
+    # regexes run at init and at the first trace, not at every eager update).
+    known: dict[Any, tuple[Any, dict[str, optax.GradientTransformation]]] = {}
+
     def labelled(tree: Any) -> tuple[Any, dict[str, optax.GradientTransformation]]:
-        labels, by_name = assign(settings, tree)
-        transforms = {
-            name: optax.set_to_zero()
-            if label.frozen
-            else _label_transformation(settings, label, schedules.get(label.group, schedule))
-            for name, label in by_name.items()
-        }
-        return labels, transforms
+        structure = jax.tree.structure(tree)
+        if structure not in known:
+            labels, by_name = assign(settings, tree)
+            transforms = {
+                name: optax.set_to_zero()
+                if label.frozen
+                else _label_transformation(settings, label, schedules.get(label.group, schedule))
+                for name, label in by_name.items()
+            }
+            if len(known) >= _KNOWN_STRUCTURES:
+                known.clear()
+            known[structure] = (labels, transforms)
+        return known[structure]
 
     def masked(labels: Any, name: str, tx: optax.GradientTransformation) -> Any:
         # optax.partition's own masks are trees shaped like the parameters, which optax.masked
