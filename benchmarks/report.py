@@ -25,6 +25,32 @@ def print_composed(composed: dict[str, Any], smoke: bool) -> None:
     print_verdicts({"composed": composed}, issue=11)
 
 
+def print_optimizer(optimizer: dict[str, Any], smoke: bool) -> None:
+    """The optimizer from config against hand-written optax (issue 18), then its verdicts."""
+    print("\noptimizer from config (3 groups, frozen backbone) vs hand-written optax:")
+    rows = [
+        ("train step, us/step", "config_us_per_step", "handwritten_us_per_step"),
+        ("  returning applied_hyperparams", "config_logged_us_per_step", None),
+        ("  ... stacked in one array", "config_logged_stacked_us_per_step", None),
+    ]
+    for label, ours, theirs in rows:
+        baseline = "" if theirs is None else f"{optimizer[theirs]:10.1f} (hand-written)"
+        print(f"  {label:34}  {optimizer[ours]:10.1f}  {baseline}")
+    print(
+        f"  {'optimizer state, bytes':34}  {optimizer['state_bytes']:10,d}  "
+        f"{optimizer['handwritten_state_bytes']:10,d} (hand-written); "
+        f"{optimizer['one_adamw_state_bytes']:,d} (one adamw over all)"
+    )
+    ours, theirs = (
+        optimizer[f"{arm}_update_hlo_instructions"] for arm in ("config", "handwritten")
+    )
+    print(f"  {'update alone, HLO instructions':34}  {ours:10d}  {theirs:10d} (hand-written)")
+    if smoke:
+        return
+    print()
+    print_verdicts({"optimizer": optimizer}, issue=18)
+
+
 def print_table(results: dict[str, dict[str, Any]], smoke: bool) -> None:
     """The figures side by side, then (full run only) the verdicts."""
     startup, host, vector = results["startup"], results["host_eval"], results["jit_vectorized"]

@@ -13,7 +13,10 @@ decay and a linear cooldown):
 5. compose + instantiate per job for a sweep through Hydra's compose API;
 6. composed schedules (issue 11): 100 cosine cycles vs 1 cycle and ``optax.sgdr_schedule``,
    ``multistep`` with 100 milestones vs ``optax.piecewise_constant_schedule``, 100 stages vs
-   3, under ``jax.jit`` over 1M steps and on the host.
+   3, under ``jax.jit`` over 1M steps and on the host;
+7. the optimizer from config (issue 18): a train step with 3 parameter groups and a frozen
+   backbone vs the same optimizer written with optax, their states' sizes, and the cost of
+   returning ``applied_hyperparams`` from the step.
 
 Usage::
 
@@ -21,6 +24,7 @@ Usage::
     python benchmarks/run.py --smoke         # tiny sizes, a few seconds: for CI, no verdicts
     python benchmarks/run.py --output PATH   # JSON destination (default benchmarks/results.json)
     python benchmarks/run.py --only composed # the composed schedules alone
+    python benchmarks/run.py --only optimizer # the optimizer from config alone
 
 It prints a table and writes the figures as JSON. Verdicts against the targets of issues 7
 and 11 (``benchmarks/targets.py``) are printed for the full run only; nothing here fails on a
@@ -37,11 +41,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from report import print_composed, print_table
+from report import print_composed, print_optimizer, print_table
 from sections.common import FULL, SMOKE, machine
 from sections.composed import bench_composed
 from sections.host_eval import bench_host_eval
 from sections.jit import bench_jit
+from sections.optimizer import bench_optimizer
 from sections.startup import bench_startup
 from sections.sweep import bench_sweep
 from sections.train_step import bench_train_step
@@ -59,14 +64,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["composed"],
-        help="run only this section (the composed schedules of issue 11)",
+        choices=["composed", "optimizer"],
+        help="run only this section (issue 11's composed schedules, issue 18's optimizer)",
     )
     args = parser.parse_args()
     sizes = SMOKE if args.smoke else FULL
     started = time.perf_counter()
+    only = {"composed": bench_composed, "optimizer": bench_optimizer}
     if args.only:
-        results: dict[str, Any] = {"composed": bench_composed(sizes)}
+        results: dict[str, Any] = {args.only: only[args.only](sizes)}
     else:
         results = {
             # First, while this process is still idle: the app starts in subprocesses.
@@ -76,6 +82,7 @@ def main() -> None:
             "train_step": bench_train_step(sizes),
             "sweep": bench_sweep(sizes.sweep_jobs),
             "composed": bench_composed(sizes),
+            "optimizer": bench_optimizer(sizes),
         }
     results["meta"] = {
         **machine(),
@@ -85,7 +92,10 @@ def main() -> None:
     }
     if not args.only:
         print_table(results, smoke=args.smoke)
-    print_composed(results["composed"], smoke=args.smoke)
+    if "composed" in results:
+        print_composed(results["composed"], smoke=args.smoke)
+    if "optimizer" in results:
+        print_optimizer(results["optimizer"], smoke=args.smoke)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\n{results['meta']['seconds']:.0f} s; figures written to {args.output}")
 

@@ -1,4 +1,4 @@
-"""The targets that a full benchmark run checks its figures against (issues 7 and 11), as data.
+"""The targets that a full benchmark run checks its figures against (issues 7, 11, 18), as data.
 
 Each target is one verdict line: what it asks, as printed, and the conditions on the JSON's
 figures that it needs, all of them. A condition compares a figure with a number, or with a
@@ -213,6 +213,34 @@ TARGETS: tuple[Target, ...] = (
         11,
         "host, 100 stages <= 5 us per call",
         (Condition("composed.stages_100_host_us_per_call", "<=", 5),),
+    ),
+    # Issue 18: the optimizer from config against the same optimizer written with optax.
+    Target(
+        "optimizer_step_ratio",
+        18,
+        "train step, 3 groups + frozen backbone: config / hand-written optax <= 1.1",
+        (Condition("optimizer.ratio", "<=", 1.1),),
+    ),
+    Target(
+        "optimizer_state",
+        18,
+        "optimizer state <= hand-written + 64 bytes (scalars), < one adamw over all",
+        (
+            Condition(
+                "optimizer.state_bytes",
+                "<=",
+                1,
+                reference="optimizer.handwritten_state_bytes",
+                plus=64,
+            ),
+            Condition("optimizer.state_bytes", "<", 1, reference="optimizer.one_adamw_state_bytes"),
+        ),
+    ),
+    Target(
+        "optimizer_logging",
+        18,
+        "train step returning applied_hyperparams / without <= 1.05",
+        (Condition("optimizer.logging_ratio", "<=", 1.05),),
     ),
 )
 

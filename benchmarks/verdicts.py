@@ -57,6 +57,13 @@ MEASURED: dict[str, Callable[[Results], str]] = {
     "stages_hlo": _hlo_pair(_hlo("stages_100"), _hlo("stages_3")),
     "cycles_host": lambda r: f"{figure(r, 'composed.cycles_100_host_us_per_call'):.2f} us",
     "stages_host": lambda r: f"{figure(r, 'composed.stages_100_host_us_per_call'):.2f} us",
+    "optimizer_step_ratio": lambda r: f"{figure(r, 'optimizer.ratio'):.3f}",
+    "optimizer_state": lambda r: (
+        f"{figure(r, 'optimizer.state_bytes'):,.0f} vs "
+        f"{figure(r, 'optimizer.handwritten_state_bytes'):,.0f} bytes "
+        f"(one adamw: {figure(r, 'optimizer.one_adamw_state_bytes'):,.0f})"
+    ),
+    "optimizer_logging": lambda r: f"{figure(r, 'optimizer.logging_ratio'):.3f}",
 }
 
 

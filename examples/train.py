@@ -1,31 +1,31 @@
-"""A small but real training run whose learning rate comes from the ``scheduler`` group.
+"""A small but real training run whose optimizer comes from the ``optimizer`` group.
 
-    python examples/train.py                       # cosine with warmup: see conf/train.yaml
+    python examples/train.py                       # AdamW, cosine with warmup: conf/train.yaml
     python examples/train.py scheduler=linear scheduler.lr=1e-2 steps=2000
     python examples/train.py -m scheduler=constant,cosine,linear,exponential \\
         scheduler.end_lr_factor=0.1
-    python examples/train.py +scheduler@wd_schedule=cosine wd_schedule.lr=1e-3
+    python examples/train.py optimizer=lamb optimizer.weight_decay=0.01
+    python examples/train.py '+optimizer.param_groups={head:{match:[^head],lr_mult:10}}'
 
 An MLP fits a fixed synthetic regression problem with plain JAX and optax, on the CPU in
-seconds. The pattern to copy is :func:`make_optimizer`: ``instantiate(cfg.scheduler,
-run_steps=cfg.steps)`` returns an optax-compatible schedule, and ``optax.inject_hyperparams``
-keeps the learning rate of each update in the optimizer state, where it can be logged.
+seconds. The pattern to copy is :func:`make_optimizer`: ``instantiate(cfg.optimizer,
+run_steps=cfg.steps)`` returns the optax transformation of the configured optimizer, its
+parameter groups and their schedules, each schedule built with the run length the trainer
+counts (``run_steps``: it fills an unset ``decay_steps``; a different one is an error naming
+both).
 
-The same group schedules any other hyperparameter: ``+scheduler@wd_schedule=cosine`` mounts a
-schedule at ``wd_schedule``, and AdamW's weight decay follows it (its ``lr`` is the weight
-decay's peak; the run length is passed in exactly as for the learning rate). Without it, the
-weight decay is the constant ``optimizer.weight_decay``.
+At start the trainer prints which parameters fall in which group
+(``describe_param_groups``). Each run writes ``metrics.csv`` into its Hydra run directory, one row per update:
 
-Each run writes ``metrics.csv`` into its Hydra run directory, one row per update:
-
-- ``step``: the optimizer's step count when the update was made, ``0 .. steps - 1``. The
-  schedule is evaluated at this count, so ``lr == schedule(step)``: the first update uses
-  ``schedule(0)``, which is 0 during a warmup.
-- ``lr``: the learning rate that update applied, read back from the optimizer state.
+- ``step``: the update's index, ``0 .. steps - 1``: the optimizer's step count when it was
+  made, at which the schedule is evaluated, so the first update uses ``schedule(0)``, which
+  is 0 during a warmup.
 - ``loss``: the mini-batch loss of the parameters the update started from.
-- ``weight_decay``: the weight decay that update applied, read back likewise:
-  ``wd_schedule(step)``, or the constant ``optimizer.weight_decay`` (as float32) without a
-  schedule. The column is always there, so that every run's file has the same columns.
+- ``lr``, ``weight_decay``: what that update applied to the parameters no group matches
+  (``"default"``), read back from the optimizer state by ``applied_hyperparams``; for AdamW the
+  weight decay is the fraction the weights shrank by, ``schedule(step) * weight_decay``.
+- ``lr[<group>]``, ``weight_decay[<group>]``: the same for each parameter group, then
+  ``plateau_scale`` if the optimizer has a plateau.
 
 The task returns the final loss over the whole data set, for a sweeper to minimize.
 """
@@ -36,6 +36,7 @@ import csv
 import itertools
 import logging
 from pathlib import Path
+from typing import Any
 
 import hydra
 import jax
@@ -46,12 +47,18 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from hydra_optax_schedules import ScheduleConfigError
+from hydra_optax_schedules.optimizer import applied_hyperparams, describe_param_groups
+from hydra_optax_schedules.optimizer.check import DEFAULT_GROUP
+
 log = logging.getLogger(__name__)
 # Hydra's logging shows INFO, and JAX logs "Unable to initialize backend 'tpu'" at INFO on every
 # machine without a TPU: harmless, and noise in a training log.
 logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
-Params = list[tuple[jax.Array, jax.Array]]
+#: The MLP's parameters: ``{"layers": [{"kernel", "bias"}, ...], "head": {"kernel", "bias"}}``,
+#: so that their paths (``layers.0.kernel``, ``head.bias``) can be matched by parameter groups.
+Params = dict[str, Any]
 
 
 def make_data(rng: np.random.Generator, size: int, features: int) -> tuple[np.ndarray, ...]:
@@ -64,22 +71,24 @@ def make_data(rng: np.random.Generator, size: int, features: int) -> tuple[np.nd
 
 
 def init_mlp(rng: np.random.Generator, sizes: list[int]) -> Params:
-    """He-initialized weights and zero biases for layers of the given sizes."""
-    return [
-        (
-            jnp.asarray(rng.standard_normal((n_in, n_out)) * np.sqrt(2 / n_in), dtype=jnp.float32),
-            jnp.asarray(np.zeros(n_out), dtype=jnp.float32),
-        )
+    """He-initialized weights and zero biases for layers of the given sizes (the last: head)."""
+    layers = [
+        {
+            "kernel": jnp.asarray(
+                rng.standard_normal((n_in, n_out)) * np.sqrt(2 / n_in), dtype=jnp.float32
+            ),
+            "bias": jnp.asarray(np.zeros(n_out), dtype=jnp.float32),
+        }
         for n_in, n_out in itertools.pairwise(sizes)
     ]
+    return {"layers": layers[:-1], "head": layers[-1]}
 
 
 def mlp(params: Params, x: jax.Array) -> jax.Array:
     """The network's predictions for inputs ``x``."""
-    for w, b in params[:-1]:
-        x = jax.nn.gelu(x @ w + b)
-    w, b = params[-1]
-    return x @ w + b
+    for layer in params["layers"]:
+        x = jax.nn.gelu(x @ layer["kernel"] + layer["bias"])
+    return x @ params["head"]["kernel"] + params["head"]["bias"]
 
 
 def mse(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
@@ -87,17 +96,33 @@ def mse(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean((mlp(params, x) - y) ** 2)
 
 
-def make_optimizer(cfg: DictConfig) -> optax.GradientTransformation:
-    """AdamW on the configured schedules; the run length is known here, so it is passed in.
+def make_optimizer(cfg: DictConfig) -> optax.GradientTransformationExtraArgs:
+    """The configured optimizer on the configured schedule, given the run length here.
 
-    The weight decay follows ``cfg.wd_schedule`` if the config has one, else it is the
-    constant ``cfg.optimizer.weight_decay``.
+    ``cfg.optimizer`` is an option of the ``optimizer`` group: its ``scheduler`` is the app's
+    ``scheduler`` node, built with the run length (``run_steps=cfg.steps``).
     """
-    schedule = instantiate(cfg.scheduler, run_steps=cfg.steps)
-    weight_decay = cfg.optimizer.weight_decay
     if cfg.get("wd_schedule") is not None:
-        weight_decay = instantiate(cfg.wd_schedule, run_steps=cfg.steps)
-    return optax.inject_hyperparams(optax.adamw)(learning_rate=schedule, weight_decay=weight_decay)
+        raise ScheduleConfigError(
+            "wd_schedule is not used by this trainer: its weight decay is the optimizer's "
+            "(optimizer.weight_decay, per group optimizer.param_groups.<name>.wd_mult; AdamW's "
+            "follows the learning-rate schedule). For a weight decay on its own schedule, "
+            "see docs/hyperparameters.md",
+            field="wd_schedule",
+        )
+    tx, _ = instantiate(cfg.optimizer, run_steps=cfg.steps)
+    return tx
+
+
+def metric_columns(applied: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """``(column, label, hyperparameter)`` of each logged value of ``applied_hyperparams``:
+    ``lr`` and ``weight_decay`` for ``"default"``, ``lr[<label>]`` ... for the others, and
+    ``plateau_scale`` (one value for all labels) when it is not constantly 1."""
+    columns = []
+    for label in sorted(applied, key=lambda label: label != DEFAULT_GROUP):
+        for name in ("lr", "weight_decay"):
+            columns.append((name if label == DEFAULT_GROUP else f"{name}[{label}]", label, name))
+    return columns
 
 
 class Progress:
@@ -134,30 +159,36 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     params = init_mlp(rng, [cfg.data.features, *[cfg.model.hidden] * cfg.model.depth, 1])
     batches = rng.integers(0, cfg.data.size, size=(cfg.steps, cfg.batch_size))
     optimizer = make_optimizer(cfg)
-    opt_state = jax.jit(optimizer.init)(params)
+    log.info("parameter groups:\n%s", describe_param_groups(cfg.optimizer, params))
+    opt_state = jax.jit(optimizer.init)(params)  # a pattern that matches nothing stops here
+    applied = applied_hyperparams(opt_state)
+    columns = metric_columns(applied)
+    plateau = cfg.optimizer.get("plateau") is not None
+    if plateau:
+        columns.append(("plateau_scale", next(iter(applied)), "plateau_scale"))
 
     @jax.jit
     def update(params, opt_state, batch):
         loss, grads = jax.value_and_grad(mse)(params, x[batch], y[batch])
-        step = opt_state.count  # the count the schedule is evaluated at, in this update
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        # inject_hyperparams stores the hyperparameters this update used in the new state.
-        lr = opt_state.hyperparams["learning_rate"]
-        weight_decay = opt_state.hyperparams["weight_decay"]
-        return optax.apply_updates(params, updates), opt_state, (step, lr, loss, weight_decay)
+        updates, new_state = optimizer.update(grads, opt_state, params, value=loss)
+        # The optimizer state holds the hyperparameters this update applied, per group.
+        applied = applied_hyperparams(new_state)
+        logged = [applied[label][name] for _, label, name in columns]
+        return optax.apply_updates(params, updates), new_state, (loss, logged)
 
     rows = []
     progress = Progress(cfg.steps, enabled=cfg.progress)
-    for batch in batches:
+    for step, batch in enumerate(batches):
         params, opt_state, logged = update(params, opt_state, batch)
-        step, lr, loss, weight_decay = (value.item() for value in jax.device_get(logged))
-        rows.append((step, lr, loss, weight_decay))
-        progress.update(step, lr, loss)
+        loss, values = jax.device_get(logged)
+        values = [value.item() for value in values]
+        rows.append((step, loss.item(), *values))
+        progress.update(step, values[0], loss.item())  # the first column's learning rate
     progress.close()
 
     with open(run_dir / "metrics.csv", "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["step", "lr", "loss", "weight_decay"])
+        writer.writerow(["step", "loss", *(column for column, *_ in columns)])
         writer.writerows(rows)
     final_loss = float(jax.jit(mse)(params, x, y))
     log.info("final loss over the whole data set: %.5f (metrics.csv in %s)", final_loss, run_dir)

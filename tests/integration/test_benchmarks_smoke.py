@@ -20,7 +20,15 @@ pytestmark = pytest.mark.full
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
 TARGETS = SCRIPT.with_name("targets.py")
-SECTIONS = ("startup", "host_eval", "jit_vectorized", "train_step", "sweep", "composed")
+SECTIONS = (
+    "startup",
+    "host_eval",
+    "jit_vectorized",
+    "train_step",
+    "sweep",
+    "composed",
+    "optimizer",
+)
 
 
 def test_smoke_run_writes_every_section_with_numbers(tmp_path: Path) -> None:

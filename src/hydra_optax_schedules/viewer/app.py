@@ -41,6 +41,7 @@ from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+import hydra_optax_schedules.viewer.group_view as group_view
 import hydra_optax_schedules.viewer.plots as plots
 import hydra_optax_schedules.viewer.sampling as sampling
 import hydra_optax_schedules.viewer.table as tables
@@ -122,16 +123,25 @@ def _view(cfg: DictConfig) -> float:
     log_scale = check_flag("log_scale", cfg.get("log_scale", False))
     schedules = {key: build_with_run_length(node, steps) for key, node in nodes}
     sampled, summaries = preview(schedules, steps)
+    optimizers = group_view.preview_optimizers(
+        cfg, schedules, sampled[0].steps, steps, cfg.get("params")
+    )
     columns = [column_name(key) for key in schedules]
+    group_columns = [column for optimizer in optimizers for column in optimizer.columns()]
     if every_step:
         rows = _every_step(list(schedules.values()), steps)
     else:
         rows = iter([(sampled[0].steps, [curve.values for curve in sampled])])
-    tables.write_csv(out_dir / "schedule.csv", columns, rows)
+    tables.write_csv(
+        out_dir / "schedule.csv",
+        columns + group_columns,
+        group_view.with_groups(rows, optimizers),
+    )
     written = ["schedule.csv"]
 
     several = len(summaries) > 1
     report = [format_summary(summaries, overrides)]
+    report += [optimizer.report(steps) for optimizer in optimizers]
     missing: list[ImportError] = []
     if cfg.get("terminal_plot", True) and single_run:
         try:
@@ -157,6 +167,9 @@ def _view(cfg: DictConfig) -> float:
         title = f"{len(summaries)} schedules: {described}" if several else described
         plots.save_schedule_png(panels, title, out_dir / "schedule.png", log_scale=log_scale)
         written.append("schedule.png")
+        if optimizers:
+            group_view.save_groups_png(optimizers, described, out_dir / group_view.GROUPS_PNG)
+            written.append(group_view.GROUPS_PNG)
     except ImportError as error:
         missing.append(error)
     if missing and single_run:
