@@ -15,7 +15,8 @@ counts (``run_steps``: it fills an unset ``decay_steps``; a different one is an 
 both).
 
 At start the trainer prints which parameters fall in which group
-(``describe_param_groups``). Each run writes ``metrics.csv`` into its Hydra run directory, one row per update:
+(``describe_param_groups``). Each run writes ``metrics.csv`` into its Hydra run directory,
+one row per update:
 
 - ``step``: the update's index, ``0 .. steps - 1``: the optimizer's step count when it was
   made, at which the schedule is evaluated, so the first update uses ``schedule(0)``, which

@@ -200,4 +200,4 @@ def update_instructions(tx: optax.GradientTransformation, params: Any) -> int:
     what each arm computes besides the model."""
     update = jax.jit(lambda grads, state, params: tx.update(grads, state, params))
     compiled = update.lower(params, tx.init(params), params).compile()
-    return hlo_instruction_count(compiled.as_text())
+    return hlo_instruction_count(compiled.as_text() or "")

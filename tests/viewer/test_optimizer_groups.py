@@ -120,8 +120,9 @@ def test_each_groups_learning_rate_is_its_schedule_times_its_multiplier():
 
 def stepped(config, params, steps):
     """``applied_hyperparams`` after each of ``steps`` real updates (random gradients), from
-    ``init``: what a training loop would log at updates ``0 .. steps - 1``."""
-    tx, _ = build_optimizer(config)
+    ``init``: what a training loop would log at updates ``0 .. steps - 1`` of a run of
+    ``STEPS`` (given as the run length, as lrview gives its ``steps``)."""
+    tx, _ = build_optimizer(config, run_steps=STEPS)
     state = tx.init(params)
     update = jax.jit(lambda g, s, p: tx.update(g, s, p, value=jnp.float32(1.0)))
     logged = []

@@ -168,7 +168,9 @@ def _view(cfg: DictConfig) -> float:
         plots.save_schedule_png(panels, title, out_dir / "schedule.png", log_scale=log_scale)
         written.append("schedule.png")
         if optimizers:
-            group_view.save_groups_png(optimizers, described, out_dir / group_view.GROUPS_PNG)
+            group_view.save_groups_png(
+                optimizers, described, out_dir / group_view.GROUPS_PNG, log_scale=log_scale
+            )
             written.append(group_view.GROUPS_PNG)
     except ImportError as error:
         missing.append(error)

@@ -141,7 +141,9 @@ def with_groups(
         yield block, [*values, *extra]
 
 
-def save_groups_png(previews: Sequence[OptimizerPreview], title: str, path: Path) -> None:
+def save_groups_png(
+    previews: Sequence[OptimizerPreview], title: str, path: Path, *, log_scale: bool = False
+) -> None:
     """Draw each optimizer's learning rate and weight decay per group into ``path``: two
     panels per optimizer, a line per group."""
     import hydra_optax_schedules.viewer.plots as plots
@@ -168,6 +170,7 @@ def save_groups_png(previews: Sequence[OptimizerPreview], title: str, path: Path
                 2 * len(previews),
                 ylabel=ylabel,
                 scale=scale,
+                log_scale=log_scale,
             )
             for label, table in tables:
                 axes.plot(table.steps, table.values / scale, linewidth=1.5, label=label)

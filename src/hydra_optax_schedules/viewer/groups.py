@@ -216,8 +216,9 @@ def preview_groups(
     ends: Sequence[int],
 ) -> tuple[AppliedCurves, list[GroupCurve]]:
     """The values of the optimizer at ``key`` in ``cfg`` at any steps, and the curves of each
-    of its labels at the steps ``grid`` (each schedule in ``cfg`` already given its run length),
-    in the order of its groups, ``"default"`` last.
+    of its labels at the steps ``grid`` (each of its schedules given the run length
+    ``steps`` as ``run_steps``, as a trainer gives it), in the order of its groups,
+    ``"default"`` last.
 
     Args:
         cfg: The whole config (the optimizer's ``scheduler`` may refer to another node).
@@ -231,7 +232,7 @@ def preview_groups(
         node, tree = _representative(cfg, key)
     else:
         node, tree = OmegaConf.select(cfg, key), parameter_tree(params)
-    tx, _ = build_optimizer(node)
+    tx, _ = build_optimizer(node, run_steps=steps)
     applied = AppliedCurves(tx, tree)
     values = applied(grid)
     order = [str(name) for name in (node.get("param_groups") or {})] + [DEFAULT_GROUP]
