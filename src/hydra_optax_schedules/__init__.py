@@ -20,6 +20,13 @@ it is called on a JAX array.
 from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.hydra_options import OPTION_CLASSES, SchedulerOption
+from hydra_optax_schedules.resume import (
+    ResumeCheck,
+    branch_cooldown,
+    check_resume,
+    optimizer_step,
+    saved_config,
+)
 from hydra_optax_schedules.safe_load import load_schedule
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
 from hydra_optax_schedules.shapes import Shape, register_shape
@@ -27,16 +34,21 @@ from hydra_optax_schedules.shapes import Shape, register_shape
 __all__ = [
     "OPTION_CLASSES",
     "IgnoredFieldWarning",
+    "ResumeCheck",
     "Schedule",
     "ScheduleConfigError",
     "SchedulerConfig",
     "SchedulerOption",
     "Shape",
     "StageConfig",
+    "branch_cooldown",
     "build_lr_scheduler",
     "build_schedule",
+    "check_resume",
     "load_schedule",
+    "optimizer_step",
     "register_shape",
+    "saved_config",
 ]
 
 __version__ = "0.2.0"
