@@ -28,14 +28,25 @@ Each run writes ``metrics.csv`` into its Hydra run directory, one row per update
   schedule. The column is always there, so that every run's file has the same columns.
 
 The task returns the final loss over the whole data set, for a sweeper to minimize.
+
+Checkpoints (docs/resume.md): with ``checkpoint_every=N`` the run saves, every ``N`` updates,
+the parameters and optimizer state (orbax-checkpoint) and beside them the schedule's config
+(``saved_config``), the optimizer's config and the metrics so far, into ``<run dir>/checkpoints``.
+``resume=true`` (with the same ``hydra.run.dir``) continues from the latest one at the
+optimizer's step count: the schedule of the current config is checked against the saved one
+(``check_resume``, policy ``resume_policy``: ``strict``, ``config`` or ``checkpoint``) before
+any update, and ``resume_cooldown_steps=N`` branches a cooldown of ``N`` steps off the resume
+step (``branch_cooldown``): the run then ends at the resume step plus ``N``.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import hydra
 import jax
@@ -44,12 +55,22 @@ import numpy as np
 import optax
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+
+from hydra_optax_schedules import (
+    Schedule,
+    branch_cooldown,
+    check_resume,
+    optimizer_step,
+    saved_config,
+)
 
 log = logging.getLogger(__name__)
 # Hydra's logging shows INFO, and JAX logs "Unable to initialize backend 'tpu'" at INFO on every
 # machine without a TPU: harmless, and noise in a training log.
 logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
+# orbax-checkpoint logs every save at INFO (through absl).
+logging.getLogger("absl").setLevel(logging.WARNING)
 
 Params = list[tuple[jax.Array, jax.Array]]
 
@@ -87,17 +108,120 @@ def mse(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean((mlp(params, x) - y) ** 2)
 
 
-def make_optimizer(cfg: DictConfig) -> optax.GradientTransformation:
-    """AdamW on the configured schedules; the run length is known here, so it is passed in.
+def make_optimizer(cfg: DictConfig, schedule: Schedule) -> optax.GradientTransformation:
+    """AdamW on the configured schedules: ``schedule`` (the learning rate's, built with the run
+    length: :func:`make_schedule`).
 
     The weight decay follows ``cfg.wd_schedule`` if the config has one, else it is the
     constant ``cfg.optimizer.weight_decay``.
     """
-    schedule = instantiate(cfg.scheduler, run_steps=cfg.steps)
     weight_decay = cfg.optimizer.weight_decay
     if cfg.get("wd_schedule") is not None:
         weight_decay = instantiate(cfg.wd_schedule, run_steps=cfg.steps)
     return optax.inject_hyperparams(optax.adamw)(learning_rate=schedule, weight_decay=weight_decay)
+
+
+def make_schedule(cfg: DictConfig) -> Schedule:
+    """The learning-rate schedule; the run length is known here, so it is passed in."""
+    return instantiate(cfg.scheduler, run_steps=cfg.steps)
+
+
+# --- Checkpoints: save, restore, and the resume check (docs/resume.md) ----------------------
+
+
+def checkpoint_manager(run_dir: Path) -> Any:
+    """An orbax ``CheckpointManager`` of ``<run_dir>/checkpoints``, saving synchronously (a
+    checkpoint is on disk when ``save`` returns) and keeping the last two."""
+    import orbax.checkpoint as ocp
+
+    options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
+    return ocp.CheckpointManager((run_dir / "checkpoints").absolute(), options=options)
+
+
+def save_checkpoint(
+    manager: Any, cfg: DictConfig, schedule: Schedule, state: dict[str, Any], rows: list
+) -> None:
+    """Save the parameters and optimizer state, with the schedule's config, the optimizer's
+    config and the metrics so far, at the optimizer's step count."""
+    import orbax.checkpoint as ocp
+
+    step = optimizer_step(state["opt_state"])
+    optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    manager.save(
+        step,
+        args=ocp.args.Composite(
+            state=ocp.args.StandardSave(state),
+            schedule=ocp.args.JsonSave(saved_config(schedule)),
+            optimizer=ocp.args.JsonSave(optimizer),
+            metrics=ocp.args.JsonSave(rows),
+        ),
+    )
+    log.info("saved a checkpoint at step %d", step)
+
+
+def restore_checkpoint(
+    manager: Any, cfg: DictConfig, schedule: Schedule, state: dict[str, Any]
+) -> tuple[Schedule, dict[str, Any], list]:
+    """The latest checkpoint: the schedule to continue with (the resume check applied), the
+    state (shaped like ``state``) and the metrics rows before it.
+
+    The resume step is the restored optimizer's count. The current schedule is checked
+    against the saved one with ``cfg.resume_policy`` (a strict resume whose config moves the
+    learning rate stops here, before any update); ``cfg.resume_cooldown_steps`` branches a
+    cooldown off the resume step.
+    """
+    import orbax.checkpoint as ocp
+
+    latest = manager.latest_step()
+    if latest is None:
+        raise FileNotFoundError(f"resume=true: no checkpoint in {manager.directory}")
+    restored = manager.restore(
+        latest,
+        args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(state),
+            schedule=ocp.args.JsonRestore(),
+            optimizer=ocp.args.JsonRestore(),
+            metrics=ocp.args.JsonRestore(),
+        ),
+    )
+    step = optimizer_step(restored.state["opt_state"])
+    rows = [tuple(row) for row in restored.metrics]
+    assert step == latest == len(rows), (step, latest, len(rows))
+    check = check_resume(
+        restored.schedule,
+        schedule,
+        step,
+        policy=cfg.resume_policy,
+        prefix="scheduler.",
+        policy_field="resume_policy",
+    )
+    log.info("%s", check.report("scheduler."))
+    optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    if optimizer != restored.optimizer:
+        log.warning(
+            "the optimizer's config changed since the checkpoint: %s -> %s",
+            json.dumps(restored.optimizer),
+            json.dumps(optimizer),
+        )
+    schedule = check.schedule
+    if cfg.resume_cooldown_steps is not None:
+        schedule = branch_cooldown(schedule, step, cfg.resume_cooldown_steps)
+        log.info(
+            "a cooldown of %d steps branched off step %d (lr %.6g): the run ends at step %d",
+            cfg.resume_cooldown_steps,
+            step,
+            schedule(step),
+            step + cfg.resume_cooldown_steps,
+        )
+    return schedule, restored.state, rows
+
+
+def run_length(cfg: DictConfig, schedule: Schedule, start: int) -> int:
+    """The number of updates of the run: ``cfg.steps``, or the end of a cooldown branched
+    off the resume step ``start``."""
+    if cfg.resume and cfg.resume_cooldown_steps is not None:
+        return start + cfg.resume_cooldown_steps
+    return cfg.steps
 
 
 class Progress:
@@ -132,9 +256,19 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     rng = np.random.default_rng(cfg.seed)
     x, y = (jnp.asarray(array) for array in make_data(rng, cfg.data.size, cfg.data.features))
     params = init_mlp(rng, [cfg.data.features, *[cfg.model.hidden] * cfg.model.depth, 1])
-    batches = rng.integers(0, cfg.data.size, size=(cfg.steps, cfg.batch_size))
-    optimizer = make_optimizer(cfg)
-    opt_state = jax.jit(optimizer.init)(params)
+    schedule = make_schedule(cfg)
+    manager = checkpoint_manager(run_dir) if cfg.checkpoint_every or cfg.resume else None
+    rows: list = []
+    if cfg.resume:
+        initial = {"params": params, "opt_state": make_optimizer(cfg, schedule).init(params)}
+        schedule, state, rows = restore_checkpoint(manager, cfg, schedule, initial)
+        params = state["params"]
+    optimizer = make_optimizer(cfg, schedule)
+    opt_state = state["opt_state"] if cfg.resume else jax.jit(optimizer.init)(params)
+    start = len(rows)
+    steps = run_length(cfg, schedule, start)
+    # The mini-batches of every step, drawn up front: a resumed run takes those from its step.
+    batches = rng.integers(0, cfg.data.size, size=(max(steps, cfg.steps), cfg.batch_size))
 
     @jax.jit
     def update(params, opt_state, batch):
@@ -146,13 +280,16 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
         weight_decay = opt_state.hyperparams["weight_decay"]
         return optax.apply_updates(params, updates), opt_state, (step, lr, loss, weight_decay)
 
-    rows = []
-    progress = Progress(cfg.steps, enabled=cfg.progress)
-    for batch in batches:
+    progress = Progress(steps, enabled=cfg.progress)
+    for batch in batches[start:steps]:
         params, opt_state, logged = update(params, opt_state, batch)
         step, lr, loss, weight_decay = (value.item() for value in jax.device_get(logged))
         rows.append((step, lr, loss, weight_decay))
         progress.update(step, lr, loss)
+        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
+            save_checkpoint(
+                manager, cfg, schedule, {"params": params, "opt_state": opt_state}, rows
+            )
     progress.close()
 
     with open(run_dir / "metrics.csv", "w", newline="") as file:

@@ -180,10 +180,12 @@ def resume_moved(
     change: Any,
     step: int,
     at_step: tuple[float, float],
+    policy: str = "policy=",
 ) -> ScheduleConfigError:
     """``scheduler.decay_steps 100000 -> 120000 moves lr at step 40000 from 0.00021 to 0.00024
     (resuming at step 40000): ...``: a resumed config that changes a value the run used
-    (``change``, the first one found), and the values at the resume step (``at_step``)."""
+    (``change``, the first one found), and the values at the resume step (``at_step``);
+    ``policy`` is how the caller sets the policy (``resume_policy=``)."""
     fields = list(fields)
     there = ""
     if change.step != step and at_step[0] != at_step[1]:
@@ -192,8 +194,8 @@ def resume_moved(
     return ScheduleConfigError(
         f"{_fields(prefix, fields)} {_moves(change, '')}{there} (resuming at step {step}: the "
         "values "
-        "up to the resume step must be the checkpoint's); restore the saved config, or resume "
-        "with the policy 'config' (train on the new schedule) or 'checkpoint' (keep the saved "
+        f"up to the resume step must be the checkpoint's): restore the saved config, or resume "
+        f"with {policy}config (train on the new schedule) or {policy}checkpoint (keep the saved "
         "one)",
         field=fields[0][0] if fields else "",
     )

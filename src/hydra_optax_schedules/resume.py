@@ -156,6 +156,7 @@ def check_resume(
     *,
     policy: str = "strict",
     prefix: str = "",
+    policy_field: str = "policy",
 ) -> ResumeCheck:
     """Compare the saved schedule with ``current`` at the resume ``step`` and apply ``policy``.
 
@@ -165,20 +166,22 @@ def check_resume(
         step: The resume step: :func:`optimizer_step` of the restored optimizer state.
         policy: ``"strict"``, ``"config"`` or ``"checkpoint"`` (:data:`POLICIES`).
         prefix: Where the config sits, for messages (``"scheduler."``).
+        policy_field: How the caller sets the policy, for messages (``"resume_policy"``).
 
     Raises:
         ScheduleConfigError: Under ``strict``, a value at a step ``<= step`` moved; or the
             policy or the step is invalid.
     """
     if policy not in POLICIES:
-        raise invalid("resume.", "policy", policy, f"expected one of {', '.join(POLICIES)}")
+        raise invalid("", policy_field, policy, f"expected one of {', '.join(POLICIES)}")
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEPS:
-        raise invalid("resume.", "step", step, "expected the optimizer's count, an int >= 0")
+        raise invalid("", "step", step, "expected the optimizer's count, an int >= 0")
     before = saved if isinstance(saved, Schedule) else build_lr_scheduler(saved)
     fields = _changed_fields(before.config.as_config(), current.config.as_config())
     moved, reshaped = compare_schedules(before, current, step)
     if policy == "strict" and moved is not None:
-        raise resume_moved(prefix, fields, moved, step, (before(step), current(step)))
+        at_step = (before(step), current(step))
+        raise resume_moved(prefix, fields, moved, step, at_step, f"{policy_field}=")
     chosen = before if policy == "checkpoint" else current
     return ResumeCheck(step, policy, fields, moved, reshaped, chosen)
 
