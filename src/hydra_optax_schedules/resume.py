@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hydra_optax_schedules.config.schema import SchedulerConfig
+from hydra_optax_schedules.errors import IgnoredFieldWarning
 from hydra_optax_schedules.messages import invalid, resume_changes, resume_moved
 from hydra_optax_schedules.piece import Piece, PieceKind
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler
@@ -176,7 +178,7 @@ def check_resume(
         raise invalid("", policy_field, policy, f"expected one of {', '.join(POLICIES)}")
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEPS:
         raise invalid("", "step", step, "expected the optimizer's count, an int >= 0")
-    before = saved if isinstance(saved, Schedule) else build_lr_scheduler(saved)
+    before = _rebuilt(saved)
     fields = _changed_fields(before.config.as_config(), current.config.as_config())
     moved, reshaped = compare_schedules(before, current, step)
     if policy == "strict" and moved is not None:
@@ -205,7 +207,7 @@ def branch_cooldown(
         ScheduleConfigError: The branch would move a value at a step ``<= step`` (a branch
             inside the saved cooldown), or a field is invalid.
     """
-    before = saved if isinstance(saved, Schedule) else build_lr_scheduler(saved)
+    before = _rebuilt(saved)
     config = before.config
     for name in sorted(set(cooldown) - {"cooldown_shape", "cooldown_lr"}):
         raise invalid("", name, cooldown[name], "expected cooldown_shape or cooldown_lr")
@@ -226,6 +228,15 @@ def branch_cooldown(
     schedule = build_lr_scheduler(branched)
     check_resume(before, schedule, step)
     return schedule
+
+
+def _rebuilt(saved: Mapping[str, Any] | SchedulerConfig | Schedule) -> Schedule:
+    """The saved schedule: a field without effect was warned about when it was first built."""
+    if isinstance(saved, Schedule):
+        return saved
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IgnoredFieldWarning)
+        return build_lr_scheduler(saved)
 
 
 def _changed_fields(
