@@ -182,21 +182,23 @@ def resume_moved(
     at_step: tuple[float, float],
     policy: str = "policy=",
 ) -> ScheduleConfigError:
-    """``scheduler.decay_steps 100000 -> 120000 moves lr at step 40000 from 0.00021 to 0.00024
-    (resuming at step 40000): ...``: a resumed config that changes a value the run used
-    (``change``, the first one found), and the values at the resume step (``at_step``);
+    """``scheduler.decay_steps 100000 -> 120000 moves lr at step 40000 from 0.000196 to
+    0.000225 (the resume step; first at step 1, from ... to ...): ...``: a resumed config that
+    changes a value the run used or its next update uses. The values at the resume step
+    (``at_step``) lead if they moved, then ``change``, the first step found that moved;
     ``policy`` is how the caller sets the policy (``resume_policy=``)."""
     fields = list(fields)
-    there = ""
     if change.step != step and at_step[0] != at_step[1]:
         before, after = _two(*at_step)
-        there = f", and at the resume step from {before} to {after}"
+        first = _moves(change, "").replace("moves lr at step", "first at step", 1)
+        first = first.replace(" from ", ", from ", 1)
+        moves = f"moves lr at step {step} from {before} to {after} (the resume step; {first})"
+    else:
+        moves = f"{_moves(change, '')} (resuming at step {step})"
     return ScheduleConfigError(
-        f"{_fields(prefix, fields)} {_moves(change, '')}{there} (resuming at step {step}: the "
-        "values "
-        f"up to the resume step must be the checkpoint's): restore the saved config, or resume "
-        f"with {policy}config (train on the new schedule) or {policy}checkpoint (keep the saved "
-        "one)",
+        f"{_fields(prefix, fields)} {moves}: the values up to the resume step must be the "
+        f"checkpoint's; restore the saved config, or resume with {policy}config (train on the "
+        f"new schedule) or {policy}checkpoint (keep the saved one)",
         field=fields[0][0] if fields else "",
     )
 

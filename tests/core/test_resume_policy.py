@@ -115,9 +115,14 @@ def test_a_resume_is_refused_exactly_when_a_value_up_to_the_resume_step_moves(pa
         event("moved")
         with pytest.raises(ScheduleConfigError) as raised:
             check_resume(record, after, step, prefix="scheduler.")
-        reported = int(re.search(r"lr at step (\d+)", str(raised.value)).group(1))
-        assert reported <= moved_at, (str(raised.value), moved_at)
-        assert f"resuming at step {step}" in str(raised.value)
+        message = str(raised.value)
+        first = re.search(r"first at step (\d+)", message) or re.search(
+            r"lr at step (\d+)", message
+        )
+        assert int(first.group(1)) <= moved_at, (message, moved_at)
+        assert f"(resuming at step {step})" in message or (
+            f"moves lr at step {step} from " in message and "(the resume step; first at" in message
+        )
         for policy, kept in (("config", after), ("checkpoint", before)):
             check = check_resume(record, after, step, policy=policy)
             assert check.moved is not None and check.moved.step <= moved_at
@@ -163,11 +168,13 @@ def test_the_issues_example_names_the_field_and_the_values_at_the_resume_step():
     with pytest.raises(ScheduleConfigError) as raised:
         check_resume(saved_config(saved), current, 40_000, prefix="scheduler.")
     message = str(raised.value)
-    assert message.startswith("scheduler.decay_steps 100000 -> 120000 moves lr at step 1 ")
     # The reference's values at the resume step, as the message rounds them.
     old = reference_lr(40_000, lr=3e-4, name="cosine", decay_steps=100_000)
     new = reference_lr(40_000, lr=3e-4, name="cosine", decay_steps=120_000)
-    assert f"at the resume step from {old:.3g} to {new:.3g}" in message
+    assert message.startswith(
+        f"scheduler.decay_steps 100000 -> 120000 moves lr at step 40000 from {old:.3g} to "
+        f"{new:.3g} (the resume step; first at step 1, from "
+    )
     assert "policy=config" in message and "policy=checkpoint" in message
 
 
