@@ -60,6 +60,7 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_optax_schedules import (
     Schedule,
     branch_cooldown,
+    build_lr_scheduler,
     check_resume,
     optimizer_step,
     saved_config,
@@ -139,10 +140,16 @@ def checkpoint_manager(run_dir: Path) -> Any:
 
 
 def save_checkpoint(
-    manager: Any, cfg: DictConfig, schedule: Schedule, state: dict[str, Any], rows: list
+    manager: Any,
+    cfg: DictConfig,
+    schedule: Schedule,
+    state: dict[str, Any],
+    rows: list,
+    branched_at: int | None = None,
 ) -> None:
     """Save the parameters and optimizer state, with the schedule's config, the optimizer's
-    config and the metrics so far, at the optimizer's step count."""
+    config, the metrics so far and the step a cooldown was branched off on resume (``None``
+    if it was not), at the optimizer's step count."""
     import orbax.checkpoint as ocp
 
     step = optimizer_step(state["opt_state"])
@@ -154,6 +161,7 @@ def save_checkpoint(
             schedule=ocp.args.JsonSave(saved_config(schedule)),
             optimizer=ocp.args.JsonSave(optimizer),
             metrics=ocp.args.JsonSave(rows),
+            run=ocp.args.JsonSave({"cooldown_branched_at": branched_at}),
         ),
     )
     log.info("saved a checkpoint at step %d", step)
@@ -161,14 +169,16 @@ def save_checkpoint(
 
 def restore_checkpoint(
     manager: Any, cfg: DictConfig, schedule: Schedule, state: dict[str, Any]
-) -> tuple[Schedule, dict[str, Any], list]:
+) -> tuple[Schedule, dict[str, Any], list, int | None]:
     """The latest checkpoint: the schedule to continue with (the resume check applied), the
-    state (shaped like ``state``) and the metrics rows before it.
+    state (shaped like ``state``), the metrics rows before it, and the step a cooldown was
+    branched off (``cfg.resume_cooldown_steps``), if one was.
 
     The resume step is the restored optimizer's count. The current schedule is checked
     against the saved one with ``cfg.resume_policy`` (a strict resume whose config moves the
     learning rate stops here, before any update); ``cfg.resume_cooldown_steps`` branches a
-    cooldown off the resume step.
+    cooldown off the resume step; resuming the checkpoint of a run so branched, with the same
+    override, continues its cooldown.
     """
     import orbax.checkpoint as ocp
 
@@ -182,11 +192,18 @@ def restore_checkpoint(
             schedule=ocp.args.JsonRestore(),
             optimizer=ocp.args.JsonRestore(),
             metrics=ocp.args.JsonRestore(),
+            run=ocp.args.JsonRestore(),
         ),
     )
     step = optimizer_step(restored.state["opt_state"])
     rows = [tuple(row) for row in restored.metrics]
     assert step == latest == len(rows), (step, latest, len(rows))
+    branched_at = restored.run["cooldown_branched_at"]
+    if branched_at is not None and cfg.resume_cooldown_steps is not None:
+        # A run this override branched, killed and resumed: continue its cooldown.
+        schedule = build_lr_scheduler(restored.schedule)
+        log.info("resuming at step %d the cooldown branched off step %d", step, branched_at)
+        return schedule, restored.state, rows, branched_at
     check = check_resume(
         restored.schedule,
         schedule,
@@ -206,6 +223,7 @@ def restore_checkpoint(
     schedule = check.schedule
     if cfg.resume_cooldown_steps is not None:
         schedule = branch_cooldown(schedule, step, cfg.resume_cooldown_steps)
+        branched_at = step
         log.info(
             "a cooldown of %d steps branched off step %d (lr %.6g): the run ends at step %d",
             cfg.resume_cooldown_steps,
@@ -213,14 +231,14 @@ def restore_checkpoint(
             schedule(step),
             step + cfg.resume_cooldown_steps,
         )
-    return schedule, restored.state, rows
+    return schedule, restored.state, rows, branched_at
 
 
-def run_length(cfg: DictConfig, schedule: Schedule, start: int) -> int:
+def run_length(cfg: DictConfig, branched_at: int | None) -> int:
     """The number of updates of the run: ``cfg.steps``, or the end of a cooldown branched
-    off the resume step ``start``."""
-    if cfg.resume and cfg.resume_cooldown_steps is not None:
-        return start + cfg.resume_cooldown_steps
+    off step ``branched_at`` on resume."""
+    if branched_at is not None:
+        return branched_at + cfg.resume_cooldown_steps
     return cfg.steps
 
 
@@ -259,14 +277,15 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     schedule = make_schedule(cfg)
     manager = checkpoint_manager(run_dir) if cfg.checkpoint_every or cfg.resume else None
     rows: list = []
+    branched_at = None
     if cfg.resume:
         initial = {"params": params, "opt_state": make_optimizer(cfg, schedule).init(params)}
-        schedule, state, rows = restore_checkpoint(manager, cfg, schedule, initial)
+        schedule, state, rows, branched_at = restore_checkpoint(manager, cfg, schedule, initial)
         params = state["params"]
     optimizer = make_optimizer(cfg, schedule)
     opt_state = state["opt_state"] if cfg.resume else jax.jit(optimizer.init)(params)
     start = len(rows)
-    steps = run_length(cfg, schedule, start)
+    steps = run_length(cfg, branched_at)
     # The mini-batches of every step, drawn up front: a resumed run takes those from its step.
     batches = rng.integers(0, cfg.data.size, size=(max(steps, cfg.steps), cfg.batch_size))
 
@@ -287,9 +306,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
         rows.append((step, lr, loss, weight_decay))
         progress.update(step, lr, loss)
         if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
-            save_checkpoint(
-                manager, cfg, schedule, {"params": params, "opt_state": opt_state}, rows
-            )
+            state = {"params": params, "opt_state": opt_state}
+            save_checkpoint(manager, cfg, schedule, state, rows, branched_at)
     progress.close()
 
     with open(run_dir / "metrics.csv", "w", newline="") as file:
