@@ -200,8 +200,10 @@ def branch_cooldown(
     cooldown_steps``. ``cooldown`` may set ``cooldown_shape`` and ``cooldown_lr``.
 
     A saved cooldown that ends the run (``decay_steps - cooldown_steps``) is replaced by the
-    branch: the main phase keeps its length, and ends ``decay_steps`` there. Every value up to
-    ``step`` is checked to be the saved one (:func:`check_resume`, ``strict``).
+    branch: the main phase keeps its length, and ends ``decay_steps`` there (a warmup given as
+    a fraction keeps its steps). Every value up to ``step`` is checked to be the saved one
+    (:func:`check_resume`, ``strict``): a branch inside the saved cooldown, or milestones or
+    stages given as fractions of a run that ended in a cooldown, are refused.
 
     Raises:
         ScheduleConfigError: The branch would move a value at a step ``<= step`` (a branch
@@ -211,13 +213,17 @@ def branch_cooldown(
     config = before.config
     for name in sorted(set(cooldown) - {"cooldown_shape", "cooldown_lr"}):
         raise invalid("", name, cooldown[name], "expected cooldown_shape or cooldown_lr")
-    length = config.decay_steps
+    length, warmup = config.decay_steps, dict[str, Any]()
     if config.cooldown_start is None and config.cooldown_start_fraction is None:
         ending = [p for p in before.pieces if p.kind is PieceKind.COOLDOWN]
         if ending and length is not None:
             length = ending[0].start  # the main phase without the saved cooldown
+            # A warmup given as a fraction of the run keeps its steps in the shorter one.
+            steps = sum(p.length or 0 for p in before.pieces if p.kind is PieceKind.WARMUP)
+            warmup = {"warmup_steps": steps, "warmup_fraction": None}
     branched = dataclasses.replace(
         config.as_config(),
+        **warmup,
         decay_steps=length,
         cooldown_start=step,
         cooldown_start_fraction=None,
