@@ -139,7 +139,8 @@ def test_a_resume_that_moves_the_lr_stops_before_training_and_a_branch_starts_fr
     proc = train(run, *SHORT, "steps=60", "resume=true", "resume_cooldown_steps=20")
     branched = metrics(run)
     assert branched[:41] == first[:41]  # the header and the saved run's 40 rows, as they were
-    lr = np.array([float(row[1]) for row in branched[1:]])
+    column = branched[0].index("lr")  # the header names the columns
+    lr = np.array([float(row[column]) for row in branched[1:]])
     assert len(lr) == 60
     at = reference_lr(40, **old)
     expected = [at * (1 - (s - 40) / 20) for s in range(40, 60)]  # linear, to 0
