@@ -30,6 +30,7 @@ the number of pieces, not of steps.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import warnings
@@ -287,17 +288,16 @@ def _stretches(
     first, second = _segments(saved), _segments(current)
     starts = sorted({0} | {s for s, _ in first} | {s for s, _ in second})
 
-    def at(segments: list[tuple[int, tuple[Any, ...]]], step: int) -> tuple[Any, ...]:
-        found = segments[0][1]
-        for start, formula in segments:
-            if start > step:
-                break
-            found = formula
-        return found
+    first_starts, second_starts = [s for s, _ in first], [s for s, _ in second]
+
+    def at(segments: list[tuple[int, tuple[Any, ...]]], begins: list[int], step: int) -> Any:
+        """The formula at ``step``: the last segment starting at or before it (bisection)."""
+        return segments[max(bisect.bisect_right(begins, step) - 1, 0)][1]
 
     ends: list[int | None] = [*starts[1:], None]
     return [
-        (low, high, at(first, low), at(second, low)) for low, high in zip(starts, ends, strict=True)
+        (low, high, at(first, first_starts, low), at(second, second_starts, low))
+        for low, high in zip(starts, ends, strict=True)
     ]
 
 
