@@ -118,7 +118,8 @@ def saved_config(schedule: Schedule) -> dict[str, Any]:
 def optimizer_step(state: Any) -> int:
     """The step count of an optax optimizer state: the ``count`` in its tree (of
     ``scale_by_adam``, ``scale_by_schedule``, ``inject_hyperparams``, ...), the step of the
-    next update. Every ``count`` in the tree must agree.
+    next update. Every ``count`` in the tree must agree (``reduce_on_plateau``'s, which counts
+    the losses it averages, is not a step count and is left out).
 
     Raises:
         ValueError: The tree has no ``count``, or counts that differ.
@@ -126,13 +127,21 @@ def optimizer_step(state: Any) -> int:
     import jax
 
     counts = set()
-    for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]:
+    # optax.contrib.reduce_on_plateau's ``count`` counts the losses it averages, not steps.
+    tree = jax.tree_util.tree_flatten_with_path(state, is_leaf=_not_a_step_count)[0]
+    for path, leaf in tree:
+        if _not_a_step_count(leaf):
+            continue
         if path and getattr(path[-1], "name", getattr(path[-1], "key", None)) == "count":
             counts.add(int(jax.device_get(leaf)))
     if len(counts) != 1:
         found = "no count" if not counts else f"counts {sorted(counts)}"
         raise ValueError(f"optimizer_step: the optimizer state has {found}: expected one count")
     return counts.pop()
+
+
+def _not_a_step_count(node: Any) -> bool:
+    return type(node).__name__ == "ReduceLROnPlateauState"
 
 
 def compare_schedules(saved: Schedule, current: Schedule, step: int) -> tuple[Change | None, ...]:

@@ -20,8 +20,12 @@ SCHEDULE = build_lr_scheduler({"lr": 1.0, "name": "linear", "decay_steps": 10, "
         lambda: optax.adamw(SCHEDULE),
         lambda: optax.chain(optax.clip_by_global_norm(1.0), optax.scale_by_schedule(SCHEDULE)),
         lambda: optax.MultiSteps(optax.sgd(SCHEDULE), every_k_schedule=1),
+        # Its own count is of the losses it averages (3 here), not of the steps.
+        lambda: optax.chain(
+            optax.adam(SCHEDULE), optax.contrib.reduce_on_plateau(accumulation_size=3)
+        ),
     ],
-    ids=["inject_hyperparams", "adamw", "chain", "multisteps"],
+    ids=["inject_hyperparams", "adamw", "chain", "multisteps", "plateau"],
 )
 def test_the_count_is_the_number_of_updates_and_the_next_one_uses_it(make):
     optimizer = make()
@@ -30,7 +34,7 @@ def test_the_count_is_the_number_of_updates_and_the_next_one_uses_it(make):
     update = jax.jit(optimizer.update)
     for done in range(4):
         assert optimizer_step(state) == done
-        _, state = update({"w": jnp.ones(3)}, state, params)
+        _, state = update({"w": jnp.ones(3)}, state, params, value=jnp.asarray(1.0))
     assert optimizer_step(state) == 4
 
 
