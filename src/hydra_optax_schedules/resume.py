@@ -23,9 +23,10 @@ shape (``span`` for a cut piece) and its parameters. The same formula gives the 
 every step of the stretch, on the host and under ``jit``. Where the formulas differ the values
 are compared at the stretch's first two and last two steps, the resume step, and 64 steps
 spread over it (every step of a stretch of at most ``SCANNED_STEPS`` steps): the first step
-that differs is the change. Two different formulas that agree at every step compared are
-taken as a change at the stretch's first step (the message says so). The work is bounded by
-the number of pieces, not of steps.
+that differs is the change. On a longer stretch (or the last one, which never ends), two
+different formulas that agree at every step compared are taken as a change at the stretch's
+first step (the message says the formula changed): refused under ``strict``, never accepted
+unseen. The work is bounded by the number of pieces, not of steps.
 """
 
 from __future__ import annotations
