@@ -8,11 +8,11 @@
     python examples/train.py '+optimizer.param_groups={head:{match:[^head],lr_mult:10}}'
 
 An MLP fits a fixed synthetic regression problem with plain JAX and optax, on the CPU in
-seconds. The pattern to copy is :func:`make_optimizer`: ``instantiate(cfg.optimizer,
-run_steps=cfg.steps)`` returns the optax transformation of the configured optimizer, its
-parameter groups and their schedules, each schedule built with the run length the trainer
-counts (``run_steps``: it fills an unset ``decay_steps``; a different one is an error naming
-both).
+seconds. The pattern to copy is :func:`make_schedule` and :func:`make_optimizer`:
+``instantiate(cfg.scheduler, run_steps=cfg.steps)`` builds the schedule with the run length
+the trainer counts (``run_steps``: it fills an unset ``decay_steps``; a different one is an
+error naming both), and ``instantiate(cfg.optimizer, scheduler=schedule, run_steps=cfg.steps)``
+returns the optax transformation of the configured optimizer and its parameter groups.
 
 At start the trainer prints which parameters fall in which group
 (``describe_param_groups``). Each run writes ``metrics.csv`` into its Hydra run directory,
@@ -29,12 +29,22 @@ one row per update:
   ``plateau_scale`` if the optimizer has a plateau.
 
 The task returns the final loss over the whole data set, for a sweeper to minimize.
+
+Checkpoints (docs/resume.md): with ``checkpoint_every=N`` the run saves, every ``N`` updates,
+the parameters and optimizer state (orbax-checkpoint) and beside them the schedule's config
+(``saved_config``), the optimizer's config and the metrics so far, into ``<run dir>/checkpoints``.
+``resume=true`` (with the same ``hydra.run.dir``) continues from the latest one at the
+optimizer's step count: the schedule of the current config is checked against the saved one
+(``check_resume``, policy ``resume_policy``: ``strict``, ``config`` or ``checkpoint``) before
+any update, and ``resume_cooldown_steps=N`` branches a cooldown of ``N`` steps off the resume
+step (``branch_cooldown``): the run then ends at the resume step plus ``N``.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -46,9 +56,17 @@ import numpy as np
 import optax
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from hydra_optax_schedules import ScheduleConfigError
+from hydra_optax_schedules import (
+    Schedule,
+    ScheduleConfigError,
+    branch_cooldown,
+    build_lr_scheduler,
+    check_resume,
+    optimizer_step,
+    saved_config,
+)
 from hydra_optax_schedules.optimizer import applied_hyperparams, describe_param_groups
 from hydra_optax_schedules.optimizer.check import DEFAULT_GROUP
 
@@ -56,6 +74,8 @@ log = logging.getLogger(__name__)
 # Hydra's logging shows INFO, and JAX logs "Unable to initialize backend 'tpu'" at INFO on every
 # machine without a TPU: harmless, and noise in a training log.
 logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
+# orbax-checkpoint logs every save at INFO (through absl).
+logging.getLogger("absl").setLevel(logging.WARNING)
 
 #: The MLP's parameters: ``{"layers": [{"kernel", "bias"}, ...], "head": {"kernel", "bias"}}``,
 #: so that their paths (``layers.0.kernel``, ``head.bias``) can be matched by parameter groups.
@@ -97,11 +117,13 @@ def mse(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean((mlp(params, x) - y) ** 2)
 
 
-def make_optimizer(cfg: DictConfig) -> optax.GradientTransformationExtraArgs:
-    """The configured optimizer on the configured schedule, given the run length here.
+def make_optimizer(cfg: DictConfig, schedule: Schedule) -> optax.GradientTransformationExtraArgs:
+    """The configured optimizer on ``schedule`` (the learning rate's, built with the run
+    length: :func:`make_schedule`; on resume, the one the resume check gives).
 
-    ``cfg.optimizer`` is an option of the ``optimizer`` group: its ``scheduler`` is the app's
-    ``scheduler`` node, built with the run length (``run_steps=cfg.steps``).
+    ``cfg.optimizer`` is an option of the ``optimizer`` group; its own ``scheduler`` (the
+    app's ``scheduler`` node) is replaced by ``schedule``, and a parameter group's own
+    schedule is built with the run length (``run_steps=cfg.steps``).
     """
     if cfg.get("wd_schedule") is not None:
         raise ScheduleConfigError(
@@ -111,7 +133,7 @@ def make_optimizer(cfg: DictConfig) -> optax.GradientTransformationExtraArgs:
             "see docs/hyperparameters.md",
             field="wd_schedule",
         )
-    tx, _ = instantiate(cfg.optimizer, run_steps=cfg.steps)
+    tx, _ = instantiate(cfg.optimizer, scheduler=schedule, run_steps=cfg.steps)
     return tx
 
 
@@ -124,6 +146,126 @@ def metric_columns(applied: dict[str, dict[str, Any]]) -> list[tuple[str, str, s
         for name in ("lr", "weight_decay"):
             columns.append((name if label == DEFAULT_GROUP else f"{name}[{label}]", label, name))
     return columns
+
+
+def make_schedule(cfg: DictConfig) -> Schedule:
+    """The learning-rate schedule; the run length is known here, so it is passed in."""
+    return instantiate(cfg.scheduler, run_steps=cfg.steps)
+
+
+# --- Checkpoints: save, restore, and the resume check (docs/resume.md) ----------------------
+
+
+def checkpoint_manager(run_dir: Path) -> Any:
+    """An orbax ``CheckpointManager`` of ``<run_dir>/checkpoints``, saving synchronously (a
+    checkpoint is on disk when ``save`` returns) and keeping the last two."""
+    import orbax.checkpoint as ocp
+
+    options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
+    return ocp.CheckpointManager((run_dir / "checkpoints").absolute(), options=options)
+
+
+def save_checkpoint(
+    manager: Any,
+    cfg: DictConfig,
+    schedule: Schedule,
+    state: dict[str, Any],
+    rows: list,
+    branched_at: int | None = None,
+) -> None:
+    """Save the parameters and optimizer state, with the schedule's config, the optimizer's
+    config, the metrics so far and the step a cooldown was branched off on resume (``None``
+    if it was not), at the optimizer's step count."""
+    import orbax.checkpoint as ocp
+
+    step = optimizer_step(state["opt_state"])
+    optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    manager.save(
+        step,
+        args=ocp.args.Composite(
+            state=ocp.args.StandardSave(state),
+            schedule=ocp.args.JsonSave(saved_config(schedule)),
+            optimizer=ocp.args.JsonSave(optimizer),
+            metrics=ocp.args.JsonSave(rows),
+            run=ocp.args.JsonSave({"cooldown_branched_at": branched_at}),
+        ),
+    )
+    log.info("saved a checkpoint at step %d", step)
+
+
+def restore_checkpoint(
+    manager: Any, cfg: DictConfig, schedule: Schedule, state: dict[str, Any]
+) -> tuple[Schedule, dict[str, Any], list, int | None]:
+    """The latest checkpoint: the schedule to continue with (the resume check applied), the
+    state (shaped like ``state``), the metrics rows before it, and the step a cooldown was
+    branched off (``cfg.resume_cooldown_steps``), if one was.
+
+    The resume step is the restored optimizer's count. The current schedule is checked
+    against the saved one with ``cfg.resume_policy`` (a strict resume whose config moves the
+    learning rate stops here, before any update); ``cfg.resume_cooldown_steps`` branches a
+    cooldown off the resume step; resuming the checkpoint of a run so branched, with the same
+    override, continues its cooldown.
+    """
+    import orbax.checkpoint as ocp
+
+    latest = manager.latest_step()
+    if latest is None:
+        raise FileNotFoundError(f"resume=true: no checkpoint in {manager.directory}")
+    restored = manager.restore(
+        latest,
+        args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(state),
+            schedule=ocp.args.JsonRestore(),
+            optimizer=ocp.args.JsonRestore(),
+            metrics=ocp.args.JsonRestore(),
+            run=ocp.args.JsonRestore(),
+        ),
+    )
+    step = optimizer_step(restored.state["opt_state"])
+    rows = [tuple(row) for row in restored.metrics]
+    assert step == latest == len(rows), (step, latest, len(rows))
+    branched_at = restored.run["cooldown_branched_at"]
+    if branched_at is not None and cfg.resume_cooldown_steps is not None:
+        # A run this override branched, killed and resumed: continue its cooldown.
+        schedule = build_lr_scheduler(restored.schedule)
+        log.info("resuming at step %d the cooldown branched off step %d", step, branched_at)
+        return schedule, restored.state, rows, branched_at
+    check = check_resume(
+        restored.schedule,
+        schedule,
+        step,
+        policy=cfg.resume_policy,
+        prefix="scheduler.",
+        policy_field="resume_policy",
+    )
+    log.info("%s", check.report("scheduler."))
+    optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    if optimizer != restored.optimizer:
+        log.warning(
+            "the optimizer's config changed since the checkpoint: %s -> %s",
+            json.dumps(restored.optimizer),
+            json.dumps(optimizer),
+        )
+    schedule = check.schedule
+    if cfg.resume_cooldown_steps is not None:
+        schedule = branch_cooldown(schedule, step, cfg.resume_cooldown_steps)
+        branched_at = step
+        log.info(
+            "a cooldown of %d steps branched off step %d (lr %.6g): the run ends at step %d",
+            cfg.resume_cooldown_steps,
+            step,
+            schedule(step),
+            step + cfg.resume_cooldown_steps,
+        )
+    return schedule, restored.state, rows, branched_at
+
+
+def run_length(cfg: DictConfig, branched_at: int | None) -> int:
+    """The number of updates of the run: ``cfg.steps``, or the end of a cooldown branched
+    off step ``branched_at`` on resume."""
+    if branched_at is not None:
+        return branched_at + cfg.resume_cooldown_steps
+    return cfg.steps
 
 
 class Progress:
@@ -158,15 +300,27 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     rng = np.random.default_rng(cfg.seed)
     x, y = (jnp.asarray(array) for array in make_data(rng, cfg.data.size, cfg.data.features))
     params = init_mlp(rng, [cfg.data.features, *[cfg.model.hidden] * cfg.model.depth, 1])
-    batches = rng.integers(0, cfg.data.size, size=(cfg.steps, cfg.batch_size))
-    optimizer = make_optimizer(cfg)
+    schedule = make_schedule(cfg)
+    manager = checkpoint_manager(run_dir) if cfg.checkpoint_every or cfg.resume else None
+    rows: list = []
+    branched_at = None
+    if cfg.resume:
+        initial = {"params": params, "opt_state": make_optimizer(cfg, schedule).init(params)}
+        schedule, state, rows, branched_at = restore_checkpoint(manager, cfg, schedule, initial)
+        params = state["params"]
+    optimizer = make_optimizer(cfg, schedule)
     log.info("parameter groups:\n%s", describe_param_groups(cfg.optimizer, params))
-    opt_state = jax.jit(optimizer.init)(params)  # a pattern that matches nothing stops here
+    # A pattern that matches nothing stops here.
+    opt_state = state["opt_state"] if cfg.resume else jax.jit(optimizer.init)(params)
     applied = applied_hyperparams(opt_state)
     columns = metric_columns(applied)
     plateau = cfg.optimizer.get("plateau") is not None
     if plateau:
         columns.append(("plateau_scale", next(iter(applied)), "plateau_scale"))
+    start = len(rows)
+    steps = run_length(cfg, branched_at)
+    # The mini-batches of every step, drawn up front: a resumed run takes those from its step.
+    batches = rng.integers(0, cfg.data.size, size=(max(steps, cfg.steps), cfg.batch_size))
 
     @jax.jit
     def update(params, opt_state, batch):
@@ -177,14 +331,16 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
         logged = [applied[label][name] for _, label, name in columns]
         return optax.apply_updates(params, updates), new_state, (loss, logged)
 
-    rows = []
-    progress = Progress(cfg.steps, enabled=cfg.progress)
-    for step, batch in enumerate(batches):
-        params, opt_state, logged = update(params, opt_state, batch)
+    progress = Progress(steps, enabled=cfg.progress)
+    for step in range(start, steps):
+        params, opt_state, logged = update(params, opt_state, batches[step])
         loss, values = jax.device_get(logged)
         values = [value.item() for value in values]
         rows.append((step, loss.item(), *values))
         progress.update(step, values[0], loss.item())  # the first column's learning rate
+        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
+            state = {"params": params, "opt_state": opt_state}
+            save_checkpoint(manager, cfg, schedule, state, rows, branched_at)
     progress.close()
 
     with open(run_dir / "metrics.csv", "w", newline="") as file:

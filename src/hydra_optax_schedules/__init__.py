@@ -25,6 +25,13 @@ from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.hydra_options import OPTION_CLASSES, SchedulerOption
 from hydra_optax_schedules.optimizer import OptimizerConfig, ParamGroupConfig, PlateauConfig
+from hydra_optax_schedules.resume import (
+    ResumeCheck,
+    branch_cooldown,
+    check_resume,
+    optimizer_step,
+    saved_config,
+)
 from hydra_optax_schedules.safe_load import load_schedule
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
 from hydra_optax_schedules.shapes import Shape, register_shape
@@ -40,6 +47,7 @@ __all__ = [
     "OptimizerConfig",
     "ParamGroupConfig",
     "PlateauConfig",
+    "ResumeCheck",
     "Schedule",
     "ScheduleConfigError",
     "SchedulerConfig",
@@ -47,12 +55,16 @@ __all__ = [
     "Shape",
     "StageConfig",
     "applied_hyperparams",
+    "branch_cooldown",
     "build_lr_scheduler",
     "build_optimizer",
     "build_schedule",
+    "check_resume",
     "describe_param_groups",
     "load_schedule",
+    "optimizer_step",
     "register_shape",
+    "saved_config",
 ]
 
 __version__ = "0.2.0"

@@ -21,6 +21,8 @@ __all__ = [
     "missing",
     "missing_required",
     "needs_length",
+    "resume_changes",
+    "resume_moved",
     "run_length_conflict",
     "run_steps_invalid",
     "too_many",
@@ -161,3 +163,70 @@ def from_run_length(error: ScheduleConfigError, prefix: str, run_steps: int) -> 
         f"{error} ({prefix}decay_steps is the run length, {RUN_STEPS}={run_steps})",
         field=error.field,
     )
+
+
+def _two(before: float, after: float) -> tuple[str, str]:
+    """Two values with the fewest significant digits (3 at least) that tell them apart."""
+    for digits in range(3, 18):
+        shown = f"{before:.{digits}g}", f"{after:.{digits}g}"
+        if shown[0] != shown[1]:
+            return shown
+    return repr(before), repr(after)
+
+
+def _fields(prefix: str, fields: Iterable[tuple[str, Any, Any]]) -> str:
+    """``decay_steps 100000 -> 120000, warmup_steps 10 -> 20``."""
+    shown = [f"{prefix}{name} {show(saved)} -> {show(current)}" for name, saved, current in fields]
+    return ", ".join(shown) if shown else "the same config"
+
+
+def _moves(change: Any, where: str) -> str:
+    """``moves lr at step 40000 from 0.00021 to 0.00024``."""
+    if change.before == change.after:  # different formulas that agree where compared
+        return f"changes the formula of lr from step {change.step} {where}".rstrip()
+    before, after = _two(change.before, change.after)
+    return f"moves lr at step {change.step} {where}from {before} to {after}"
+
+
+def resume_moved(
+    prefix: str,
+    fields: Iterable[tuple[str, Any, Any]],
+    change: Any,
+    step: int,
+    at_step: tuple[float, float],
+    policy: str = "policy=",
+) -> ScheduleConfigError:
+    """``scheduler.decay_steps 100000 -> 120000 moves lr at step 40000 from 0.000196 to
+    0.000225 (the resume step; first at step 1, from ... to ...): ...``: a resumed config that
+    changes a value the run used or its next update uses. The values at the resume step
+    (``at_step``) lead if they moved, then ``change``, the first step found that moved;
+    ``policy`` is how the caller sets the policy (``resume_policy=``)."""
+    fields = list(fields)
+    if change.step != step and at_step[0] != at_step[1]:
+        before, after = _two(*at_step)
+        first = _moves(change, "").replace("moves lr at step", "first at step", 1)
+        first = first.replace(" from ", ", from ", 1)
+        moves = f"moves lr at step {step} from {before} to {after} (the resume step; {first})"
+    else:
+        moves = f"{_moves(change, '')} (resuming at step {step})"
+    return ScheduleConfigError(
+        f"{_fields(prefix, fields)} {moves}: the values up to the resume step must be the "
+        f"checkpoint's; restore the saved config, or resume with {policy}config (train on the "
+        f"new schedule) or {policy}checkpoint (keep the saved one)",
+        field=fields[0][0] if fields else "",
+    )
+
+
+def resume_changes(
+    prefix: str, fields: Iterable[tuple[str, Any, Any]], moved: Any, reshaped: Any
+) -> str:
+    """What a resume changed, for its report: the fields, and the first value moved at or
+    before the resume step and after it."""
+    parts = []
+    if moved is not None:
+        parts.append(_moves(moved, "(at or before the resume step) "))
+    if reshaped is not None:
+        parts.append(_moves(reshaped, "(after the resume step) "))
+    if not parts:
+        parts.append("leaves every value of lr unchanged")
+    return f"{_fields(prefix, fields)} {' and '.join(parts)}"

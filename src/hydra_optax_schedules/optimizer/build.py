@@ -56,9 +56,11 @@ def build_optimizer(
     Args:
         config: An ``OptimizerConfig``, a mapping of its fields, or the ``optimizer`` node of
             a Hydra config (its fields are then named by their full key).
-        run_steps: The run length a trainer counts at runtime, given to every schedule (the
-            base one and each group's own) as ``build_lr_scheduler(..., run_steps=)`` takes
-            it: it fills an unset ``decay_steps`` and must equal a set one.
+        run_steps: The run length a trainer counts at runtime, given to every schedule built
+            here from config (the base one and each group's own) as
+            ``build_lr_scheduler(..., run_steps=)`` takes it: it fills an unset
+            ``decay_steps`` and must equal a set one. A schedule given already built (a
+            ``Schedule``) is used as it is.
 
     Returns:
         ``(tx, schedule)``: an optax transformation (its ``update`` takes ``params``, and
@@ -94,14 +96,13 @@ def _build(
 
 
 def _schedule(config: Any, keys: tuple[str, ...], run_steps: Any) -> Schedule:
-    """A built schedule as it is (when ``run_steps`` is given, rebuilt from its config with
-    it, so that a disagreement is the same error), else built by ``build_lr_scheduler``; a
+    """A schedule given built, as it is (its caller gave it its run length: a trainer that
+    resumes passes the schedule the resume check gave), else built by ``build_lr_scheduler``
+    with ``run_steps``; a
     plain mapping as a node at ``keys``, so that its errors name the field where it sits
     (``param_groups.head.scheduler.lr``), as a Hydra node's do."""
     if isinstance(config, Schedule):
-        if run_steps is None:
-            return config
-        return build_lr_scheduler(config.config.as_config(), run_steps=run_steps)
+        return config
     if isinstance(config, Mapping) and not isinstance(config, DictConfig):
         nested: Any = dict(config)
         for key in reversed(keys):
