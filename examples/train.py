@@ -125,14 +125,6 @@ def make_optimizer(cfg: DictConfig, schedule: Schedule) -> optax.GradientTransfo
     app's ``scheduler`` node) is replaced by ``schedule``, and a parameter group's own
     schedule is built with the run length (``run_steps=cfg.steps``).
     """
-    if cfg.get("wd_schedule") is not None:
-        raise ScheduleConfigError(
-            "wd_schedule is not used by this trainer: its weight decay is the optimizer's "
-            "(optimizer.weight_decay, per group optimizer.param_groups.<name>.wd_mult; AdamW's "
-            "follows the learning-rate schedule). For a weight decay on its own schedule, "
-            "see docs/hyperparameters.md",
-            field="wd_schedule",
-        )
     tx, _ = instantiate(cfg.optimizer, scheduler=schedule, run_steps=cfg.steps)
     return tx
 
@@ -296,6 +288,14 @@ class Progress:
 
 def train(cfg: DictConfig, run_dir: Path) -> float:
     """Train for ``cfg.steps`` updates, write ``run_dir/metrics.csv``, return the final loss."""
+    if cfg.get("wd_schedule") is not None:
+        raise ScheduleConfigError(
+            "wd_schedule is not used by this trainer: its weight decay is the optimizer's "
+            "(optimizer.weight_decay, per group optimizer.param_groups.<name>.wd_mult; AdamW's "
+            "follows the learning-rate schedule). For a weight decay on its own schedule, "
+            "see docs/hyperparameters.md",
+            field="wd_schedule",
+        )
     # Data, initial weights and mini-batches are drawn on the host, from one seeded generator.
     rng = np.random.default_rng(cfg.seed)
     x, y = (jnp.asarray(array) for array in make_data(rng, cfg.data.size, cfg.data.features))
