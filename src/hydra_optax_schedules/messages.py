@@ -16,6 +16,7 @@ from hydra_optax_schedules.values import show
 
 __all__ = [
     "both_set",
+    "counted_in_steps",
     "from_run_length",
     "invalid",
     "missing",
@@ -146,4 +147,14 @@ def from_run_length(error: ScheduleConfigError, prefix: str, run_steps: int) -> 
     return ScheduleConfigError(
         f"{error} ({prefix}decay_steps is the run length, {RUN_STEPS}={run_steps})",
         field=error.field,
+    )
+
+
+def counted_in_steps(prefix: str, field: str, value: Any, unit: str, twin: str) -> ScheduleConfigError:
+    """``warmup_steps=100 counts steps, but units.unit='tokens' counts tokens: ...``."""
+    return ScheduleConfigError(
+        f"{prefix}{field}={show(value)} counts steps, but {prefix}units.unit={unit!r} counts "
+        f"the run in {unit}: a length in steps is not a length in {unit} when the batch size "
+        f"changes, so one config counts in one unit; set {twin} instead",
+        field=field,
     )

@@ -20,6 +20,7 @@ from hydra_optax_schedules.config.schema import (
     SchedulerConfig,
     StageConfig,
 )
+from hydra_optax_schedules.config.units import normalize_units
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import invalid, run_length_conflict, run_steps_invalid
 from hydra_optax_schedules.shapes import SHAPES, Shape, shapes_for
@@ -115,6 +116,7 @@ def normalize(config: SchedulerConfig, prefix: str = "", run_steps: Any = None) 
         shape_params=_shape_params(
             prefix, "shape_params", config.shape_params, family_shape(family), SCHEDULER_FIELDS
         ),
+        units=None if config.units is None else normalize_units(prefix, config.units).config,
     )
 
 
