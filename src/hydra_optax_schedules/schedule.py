@@ -17,7 +17,7 @@ from typing import Any
 
 from hydra_optax_schedules.config.coerce import scheduler_fields, values_of
 from hydra_optax_schedules.config.normalize import NormalizedConfig, normalize
-from hydra_optax_schedules.config.schema import SchedulerConfig
+from hydra_optax_schedules.config.schema import SchedulerConfig, UnitsConfig
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.evaluate import value_at, values_over
 from hydra_optax_schedules.messages import from_run_length
@@ -100,6 +100,8 @@ class Schedule:
         """Normalize ``config`` and plan it: ``(plan, the config planned)``, the latter with
         its lengths counted in the unit's base count if ``units`` says so."""
         base = None if config.units is None else normalize_units(field_prefix, config.units)
+        if base is not None and base.config == UnitsConfig():  # the node's defaults: steps
+            base = None
         units = None if base is None else step_units(base)
         counted = base is not None and units is not None and base.unit != "steps"
         object.__setattr__(

@@ -19,6 +19,7 @@ from hydra_optax_schedules.config.schema import (
     STAGE_FRACTION_FIELDS,
     SchedulerConfig,
     StageConfig,
+    UnitsConfig,
 )
 from hydra_optax_schedules.config.units import normalize_units
 from hydra_optax_schedules.errors import ScheduleConfigError
@@ -116,7 +117,7 @@ def normalize(config: SchedulerConfig, prefix: str = "", run_steps: Any = None) 
         shape_params=_shape_params(
             prefix, "shape_params", config.shape_params, family_shape(family), SCHEDULER_FIELDS
         ),
-        units=None if config.units is None else normalize_units(prefix, config.units).config,
+        units=_units(prefix, config.units),
     )
 
 
@@ -266,3 +267,12 @@ def _real_param(prefix: str, field: str, value: Any) -> float:
     if number is None or not math.isfinite(float(number)):
         raise invalid(prefix, field, value, "expected a finite number" + string_hint(value))
     return float(number)
+
+
+def _units(prefix: str, value: Any) -> UnitsConfig | None:
+    """The checked ``units`` node; ``None`` if it is its defaults (counted in steps, no batch
+    size), which is what no node means (every Hydra option carries the node)."""
+    if value is None:
+        return None
+    units = normalize_units(prefix, value).config
+    return None if units == UnitsConfig() else units
