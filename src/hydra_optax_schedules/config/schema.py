@@ -103,12 +103,12 @@ class UnitsConfig:
     batch_size: int | None = None
     sequence_length: int | None = None
     samples_per_epoch: int | None = None
-    ramp: tuple[tuple[float, ...], ...] | None = None
+    ramp: tuple[tuple[int | float, ...], ...] | None = None
     lr_scaling: str = "none"
-    decay: float | None = None
-    warmup: float = 0
-    cooldown: float = 0
-    cooldown_start: float | None = None
+    decay: int | float | None = None
+    warmup: int | float = 0
+    cooldown: int | float = 0
+    cooldown_start: int | float | None = None
 
 
 @dataclass(frozen=True)

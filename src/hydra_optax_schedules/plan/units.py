@@ -115,10 +115,12 @@ class StepUnits:
         return xp.asarray(self.scales[:kept], dtype=float_dtype)[index]
 
     def _index(self, xp: Any, steps: Any, kept: int, bound: Any) -> Any:
-        """Each step's segment: how many of ``S_1, ...`` it has reached (every breakpoint
-        compared at once: a constant-size program, whatever the number of points)."""
+        """Each step's segment: how many of ``S_1, ...`` it has reached (a binary search)."""
         following = xp.asarray([bound(s) for s in self.starts[1:kept]], dtype=steps.dtype)
-        return (steps[..., None] >= following).sum(axis=-1)
+        if xp.__name__ == "numpy":
+            return xp.searchsorted(following, steps, side="right")
+        # A loop of log2(points) rounds: the program's size does not grow with the points.
+        return xp.searchsorted(following, steps, side="right", method="scan")
 
 
 def step_units(base: BaseCounts) -> StepUnits:
