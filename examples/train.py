@@ -46,6 +46,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from hydra_optax_schedules.schedule import batch_size_at
+
 log = logging.getLogger(__name__)
 # Hydra's logging shows INFO, and JAX logs "Unable to initialize backend 'tpu'" at INFO on every
 # machine without a TPU: harmless, and noise in a training log.
@@ -133,6 +135,12 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     x, y = (jnp.asarray(array) for array in make_data(rng, cfg.data.size, cfg.data.features))
     params = init_mlp(rng, [cfg.data.features, *[cfg.model.hidden] * cfg.model.depth, 1])
     batches = rng.integers(0, cfg.data.size, size=(cfg.steps, cfg.batch_size))
+    units = cfg.scheduler.get("units")
+    if units is not None and (units.batch_size is not None or units.ramp is not None):
+        # The scheduler counts the run in its units with this batch size (or ramp): read it
+        # from the same config, step by step (docs/units.md).
+        sizes = [batch_size_at(cfg.scheduler, step) for step in range(cfg.steps)]
+        batches = [rng.integers(0, cfg.data.size, size=size) for size in sizes]
     optimizer = make_optimizer(cfg)
     opt_state = jax.jit(optimizer.init)(params)
 
