@@ -133,6 +133,18 @@ class Schedule:
         object.__setattr__(self, "_starts", tuple(piece.start for piece in self.pieces))
         return planned, axis
 
+    def count_at(self, step: int) -> int:
+        """The count of the run's unit consumed before ``step`` (samples, or tokens; the step
+        itself for a run counted in steps): where the plan (``pieces``) is evaluated."""
+        step = _host_step(step)
+        return max(step, 0) if self._units is None else self._units.count_at(step)
+
+    def step_at(self, count: int) -> int:
+        """The first step whose count (:meth:`count_at`) reaches ``count``: the step where a
+        piece that starts at ``count`` starts (``pieces`` are counted in the unit)."""
+        count = _host_step(count)
+        return max(count, 0) if self._units is None else self._units.step_at(count)
+
     def batch_size_at(self, step: int) -> int:
         """The batch size at ``step``: what a data loader reads (``units.batch_size`` or
         ``units.ramp``, docs/units.md). A config without one is a ``ValueError``."""

@@ -75,6 +75,13 @@ class StepUnits:
         i = self.segment(step)
         return self.counts[i] + (step - self.starts[i]) * self.rates[i]
 
+    def step_at(self, count: int) -> int:
+        """The first step whose count reaches ``count``: ``S_i + ceil((count - C_i) / r_i)``
+        in the last segment with ``C_i <= count`` (exact; a count <= 0 is step 0)."""
+        count = max(count, 0)
+        i = max(j for j, start in enumerate(self.counts) if start <= count)
+        return self.starts[i] + -(-(count - self.counts[i]) // self.rates[i])
+
     def batch_at(self, step: int) -> int:
         """The batch size at ``step``."""
         if self.batches is None:
