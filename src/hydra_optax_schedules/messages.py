@@ -150,7 +150,9 @@ def from_run_length(error: ScheduleConfigError, prefix: str, run_steps: int) -> 
     )
 
 
-def counted_in_steps(prefix: str, field: str, value: Any, unit: str, twin: str) -> ScheduleConfigError:
+def counted_in_steps(
+    prefix: str, field: str, value: Any, unit: str, twin: str
+) -> ScheduleConfigError:
     """``warmup_steps=100 counts steps, but units.unit='tokens' counts tokens: ...``."""
     return ScheduleConfigError(
         f"{prefix}{field}={show(value)} counts steps, but {prefix}units.unit={unit!r} counts "

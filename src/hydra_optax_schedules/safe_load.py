@@ -69,9 +69,10 @@ def load_schedule(
     - Every field holds one value (a number, string, boolean or null), except ``milestones``
       and ``milestone_fractions`` (lists of such values) and ``stages`` (a list of mappings
       of stage fields to such values) and ``units`` (a mapping of its fields to such values,
-      its ``ramp`` a list of ``[point, batch_size]`` lists). Any other mapping or list is refused, and so is any
-      key in a stage that is not a stage field (``_target_`` included): ``instantiate``
-      would recurse into it and call any ``_target_`` inside.
+      its ``ramp`` a list of ``[point, batch_size]`` lists). Any other mapping or list is
+      refused, and so is any key in a stage or in ``units`` that is not one of its fields
+      (``_target_`` included): ``instantiate`` would recurse into it and call any
+      ``_target_`` inside.
     - YAML is read as OmegaConf reads it (:mod:`.loading.reading`), with PyYAML's safe
       loader: a tag such as ``!!python/object/apply`` is an error, not a call; a key set twice
       in one mapping is refused (OmegaConf refuses it too), naming it and both lines.

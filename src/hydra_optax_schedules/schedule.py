@@ -10,19 +10,19 @@ import dataclasses
 import math
 import sys
 import warnings
-from fractions import Fraction
 from collections.abc import Mapping
+from fractions import Fraction
 from types import FrameType
 from typing import Any
 
 from hydra_optax_schedules.config.coerce import scheduler_fields, values_of
 from hydra_optax_schedules.config.normalize import NormalizedConfig, normalize
 from hydra_optax_schedules.config.schema import SchedulerConfig, UnitsConfig
+from hydra_optax_schedules.config.units import BaseCounts, normalize_units
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.evaluate import value_at, values_over
 from hydra_optax_schedules.messages import from_run_length
 from hydra_optax_schedules.piece import Piece
-from hydra_optax_schedules.config.units import BaseCounts, normalize_units
 from hydra_optax_schedules.plan import Plan, ineffective_fields, plan
 from hydra_optax_schedules.plan.units import StepUnits, counted_config, in_unit_names, step_units
 from hydra_optax_schedules.values import as_number

@@ -153,7 +153,7 @@ def _ramp(where: str, ramp: Any, per_unit: Fraction) -> tuple[tuple[int, int], .
         raise invalid(where, "ramp", ramp, "expected a list of [point, batch_size] pairs")
     if len(ramp) > MAX_RAMP:
         raise invalid(where, "ramp", f"{len(ramp)} points", f"expected at most {MAX_RAMP}")
-    pairs = []
+    pairs: list[tuple[int, int]] = []
     for i, pair in enumerate(ramp):
         if not isinstance(pair, Sequence) or isinstance(pair, (str, bytes)) or len(pair) != 2:
             raise invalid(where, f"ramp[{i}]", pair, "expected a pair [point, batch_size]")
@@ -165,4 +165,3 @@ def _ramp(where: str, ramp: Any, per_unit: Fraction) -> tuple[tuple[int, int], .
             raise invalid(where, f"ramp[{i}][0]", pair[0], valid)
         pairs.append((point, _whole(where, f"ramp[{i}][1]", pair[1])))
     return tuple(pairs)
-

@@ -135,7 +135,9 @@ def step_units(base: BaseCounts) -> StepUnits:
     if not base.ramp:
         return StepUnits((0,), (0,), (1,), None, (1.0,))
     final = base.ramp[-1][1]
-    starts, counts, rates, batches = [0], [0], [], []
+    starts, counts = [0], [0]
+    rates: list[int] = []
+    batches: list[int] = []
     for i, (point, batch) in enumerate(base.ramp):
         if i > 0:
             if base.per_sample == 0:  # counted in steps: the point is the step
@@ -184,7 +186,7 @@ def counted_config(
             field = f"stages[{i}].steps"
             twin = f"{prefix}stages[{i}].fraction"
             raise counted_in_steps(prefix, field, stage.steps, unit, twin)
-    lengths = {LENGTHS[name]: value for name, value in base.lengths.items()}
+    lengths: dict[str, Any] = {LENGTHS[name]: value for name, value in base.lengths.items()}
     if run_steps is not None:
         number = as_number(run_steps)
         if not isinstance(number, int) or not 1 <= number <= MAX_STEPS:

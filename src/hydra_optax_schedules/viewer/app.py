@@ -191,8 +191,8 @@ def _unit_axis(schedules: dict[str, Schedule], sampled: list[tables.Table]) -> A
         counts = np.asarray([schedule.count_at(int(s)) / per for s in curve.steps])
         return (
             units.unit,
-            lambda x: np.interp(x, steps, counts),
-            lambda u: np.interp(u, counts, steps),
+            lambda x, s=steps, c=counts: np.interp(x, s, c),
+            lambda u, s=steps, c=counts: np.interp(u, c, s),
         )
     return None
 
