@@ -81,6 +81,9 @@ class Schedule:
         """
         planned, axis = self._plan(config, field_prefix, run_steps)
         ignored = ineffective_fields(axis, planned.pieces, planned.at_branch)
+        units = self.config.units
+        if units is not None and units.lr_scaling != "none" and not self._units_scaled():
+            ignored["units.lr_scaling"] = (units.lr_scaling, "a batch size that changes (a ramp)")
         if ignored:
             settings = ", ".join(
                 f"{field_prefix}{field}={value!r}" for field, (value, _) in ignored.items()
@@ -132,6 +135,9 @@ class Schedule:
         object.__setattr__(self, "pieces", planned.pieces)
         object.__setattr__(self, "_starts", tuple(piece.start for piece in self.pieces))
         return planned, axis
+
+    def _units_scaled(self) -> bool:
+        return self._units is not None and self._units.scaled
 
     def count_at(self, step: int) -> int:
         """The count of the run's unit consumed before ``step`` (samples, or tokens; the step

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hydra_optax_schedules import ScheduleConfigError, build_lr_scheduler
+from hydra_optax_schedules.plan.units import FEW_SEGMENTS
 from hydra_optax_schedules.schedule import batch_size_at
 
 from support.entry_paths import PATHS, RUN_LENGTH_PATHS
@@ -92,6 +93,23 @@ def test_run_steps_is_the_count_at_that_step_on_every_path(path):
         assert schedule(step) == pytest.approx(value, rel=1e-12, abs=1e-15)
 
 
+@pytest.mark.parametrize("points", [FEW_SEGMENTS, FEW_SEGMENTS + 1, 100])
+def test_a_long_ramp_is_the_loops_count_under_jit_and_on_the_host(points):
+    ramp = [[0, 1]] + [[7 * i + i * i, 1 + i] for i in range(1, points)]
+    units = {"unit": "tokens", "sequence_length": 3, "ramp": ramp, "decay": 10**6}
+    units |= {"warmup": 5000, "lr_scaling": "linear"}
+    schedule = build_lr_scheduler({"lr": 2.0, "name": "linear", "end_lr": 0.0, "units": units})
+    steps = range(0, 700, 3)
+    want = []
+    for step in steps:
+        count, batch = consumed(step, ramp, 3)
+        value = linear_reference(count, Fraction(2), 5000, 10**6) * Fraction(batch, points)
+        want.append(float(value))
+    assert [schedule(s) for s in steps] == pytest.approx(want, rel=1e-12, abs=1e-15)
+    got = np.asarray(jax.jit(schedule)(jnp.asarray(list(steps))))
+    assert got == pytest.approx(want, rel=2e-6, abs=1e-7)
+
+
 def test_the_data_loader_reads_the_ramp_from_the_config():
     assert [batch_size_at(FIELDS, s) for s in range(12)] == [
         consumed(s, RAMP, 4)[1] for s in range(12)
@@ -147,9 +165,10 @@ def test_a_ramp_of_100_points_compiles_to_a_program_that_does_not_grow_with_poin
         return build_lr_scheduler({"lr": 1.0, "name": "cosine", "units": units})
 
     steps = jnp.arange(64)
-    # A binary search in a loop: the same program for 3 points, 100 or 10 000.
+    # Past FEW_SEGMENTS, a binary search in a loop: the same program for 100 or 10 000 points.
     hundred = _instructions(with_ramp(100), steps)
-    assert _instructions(with_ramp(3), steps) == hundred == _instructions(with_ramp(10_000), steps)
+    assert _instructions(with_ramp(FEW_SEGMENTS + 1), steps) == hundred
+    assert _instructions(with_ramp(10_000), steps) == hundred
     stepped = build_lr_scheduler({"lr": 1.0, "name": "cosine", "decay_steps": 1000})
     # A constant batch: a multiply, and the plan evaluated at a float count (measured: +10).
     constant = build_lr_scheduler(
@@ -224,3 +243,11 @@ def test_a_ramp_too_long_is_refused_by_its_limit():
     ramp = [[i, 1] for i in range(MAX_RAMP + 1)]
     with pytest.raises(ScheduleConfigError, match=r"units\.ramp"):
         build_lr_scheduler({"lr": 1.0, "units": {"unit": "samples", "ramp": ramp}})
+
+
+def test_lr_scaling_under_a_constant_batch_warns_that_it_has_no_effect():
+    from hydra_optax_schedules import IgnoredFieldWarning
+
+    units = {"unit": "samples", "batch_size": 4, "decay": 400, "lr_scaling": "sqrt"}
+    with pytest.warns(IgnoredFieldWarning, match=r"units\.lr_scaling='sqrt' has no effect"):
+        build_lr_scheduler({"lr": 1.0, "name": "linear", "units": units})

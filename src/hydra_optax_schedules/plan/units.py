@@ -21,6 +21,7 @@ program: its size does not grow with the number of ramp points.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,11 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import counted_in_steps, run_steps_invalid
 from hydra_optax_schedules.values import MAX_STEPS, as_number
 
-__all__ = ["StepUnits", "counted_config", "step_units"]
+__all__ = ["FEW_SEGMENTS", "StepUnits", "counted_config", "step_units"]
+
+#: Up to this many segments, JAX evaluates every segment and selects (cheaper than a search
+#: and its gathers); beyond, a binary search in a loop: a program whose size is constant.
+FEW_SEGMENTS = 8
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class StepUnits:
         integer = xp.issubdtype(steps.dtype, xp.integer)
         float_dtype = xp.result_type(float) if integer else steps.dtype
         kept = len(self.starts)
+        largest = math.inf
         if integer:
             largest = int(xp.iinfo(steps.dtype).max)
             kept = sum(start <= largest for start in self.starts)
@@ -105,6 +111,15 @@ class StepUnits:
         bound = int if integer else float
         if kept == 1:
             return steps.astype(float_dtype) * float(self.rates[0])
+        if kept <= FEW_SEGMENTS and xp.__name__ != "numpy":  # a select: no search, no gather
+            result = None
+            for start, count, rate in zip(self.starts, self.counts, self.rates, strict=False):
+                if start > largest:
+                    break
+                local = (steps - bound(start)).astype(float_dtype)
+                value = float(count) + local * float(rate)
+                result = value if result is None else xp.where(steps >= bound(start), value, result)
+            return result
         index = self._index(xp, steps, kept, bound)
         starts = xp.asarray([bound(s) for s in self.starts[:kept]], dtype=steps.dtype)[index]
         local = (steps - starts).astype(float_dtype)
@@ -118,7 +133,13 @@ class StepUnits:
         kept = len(self.starts)
         if integer:
             kept = sum(start <= int(xp.iinfo(steps.dtype).max) for start in self.starts)
-        index = self._index(xp, steps, kept, int if integer else float)
+        bound = int if integer else float
+        if kept <= FEW_SEGMENTS and xp.__name__ != "numpy":  # a select: no search, no gather
+            result = xp.full(steps.shape, self.scales[0], dtype=float_dtype)
+            for start, scale in zip(self.starts[1:kept], self.scales[1:kept], strict=True):
+                result = xp.where(steps >= bound(start), xp.asarray(scale, float_dtype), result)
+            return result
+        index = self._index(xp, steps, kept, bound)
         return xp.asarray(self.scales[:kept], dtype=float_dtype)[index]
 
     def _index(self, xp: Any, steps: Any, kept: int, bound: Any) -> Any:
