@@ -139,6 +139,12 @@ class Schedule:
     def _units_scaled(self) -> bool:
         return self._units is not None and self._units.scaled
 
+    @property
+    def batch_steps(self) -> tuple[int, ...]:
+        """The steps where the batch size changes (``units.ramp``'s points, reached exactly):
+        the curve may jump there (``lr_scaling``) or bend (the count's rate changes)."""
+        return () if self._units is None else self._units.starts[1:]
+
     def count_at(self, step: int) -> int:
         """The count of the run's unit consumed before ``step`` (samples, or tokens; the step
         itself for a run counted in steps): where the plan (``pieces``) is evaluated."""

@@ -204,6 +204,7 @@ def preview(schedules: dict[str, Schedule], steps: int) -> tuple[list[tables.Tab
         for s in schedules.values()
         for phase in s.phases
     ]
+    spans += [(step, None) for s in schedules.values() for step in s.batch_steps]
     ends = sampling.segment_ends(spans, steps)
 
     def magnitude(at: np.ndarray) -> np.ndarray:
