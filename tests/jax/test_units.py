@@ -221,6 +221,18 @@ def test_a_ramp_of_100_points_compiles_to_a_program_that_does_not_grow_with_poin
             "units.epochs is not a units field",
         ),
         (
+            {"unit": "tokens", "sequence_length": 4, "batch_size": 2},
+            {"name": "cosine"},
+            "units.decay=None is invalid: the cosine schedule needs the run length; set "
+            "units.decay or pass run_steps",
+        ),
+        (
+            {"unit": "tokens", "sequence_length": 4, "batch_size": 2, "decay": 100, "warmup": 200},
+            {},
+            "units.warmup=200 + units.cooldown=0 > units.decay=100 is invalid: warmup and "
+            "cooldown must fit in units.decay",
+        ),
+        (
             {"unit": "steps", "batch_size": 8, "decay": 800},
             {},
             "units.decay=800 is invalid: with unit='steps', set decay_steps",
@@ -231,7 +243,7 @@ def test_a_bad_units_node_is_an_error_naming_the_field(units, extra, message):
     paths = ("mapping", "DictConfig", "load_schedule(yaml)", "hydra option")
     for path in paths[:-1] if "epochs" in units and "unit" in units else paths:
         with pytest.raises(Exception) as error:
-            PATHS[path].build({"lr": 1.0, "name": "linear", "units": units, **extra})
+            PATHS[path].build({"lr": 1.0, "name": "linear", "units": units} | extra)
         cause = error.value.__cause__ if PATHS[path].hydra else error.value
         assert isinstance(cause, ScheduleConfigError), (path, cause)
         assert message in str(cause).replace("scheduler.", ""), (path, str(cause))

@@ -236,6 +236,8 @@ def in_unit_names(error: ScheduleConfigError, prefix: str) -> ScheduleConfigErro
     field = error.field
     for twin, step_field in LENGTHS.items():
         text = text.replace(f"{prefix}{step_field}=", f"{prefix}units.{twin}=")
+        text = text.replace(f"set {prefix}{step_field} ", f"set {prefix}units.{twin} ")
         if field == step_field:
             field = f"units.{twin}"
+    text = text.replace("must fit in decay_steps", "must fit in units.decay")
     return ScheduleConfigError(text, field=field)
