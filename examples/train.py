@@ -70,6 +70,8 @@ from hydra_optax_schedules import (
 from hydra_optax_schedules.optimizer import applied_hyperparams, describe_param_groups
 from hydra_optax_schedules.optimizer.check import DEFAULT_GROUP
 
+from hydra_optax_schedules.schedule import batch_size_at
+
 log = logging.getLogger(__name__)
 # Hydra's logging shows INFO, and JAX logs "Unable to initialize backend 'tpu'" at INFO on every
 # machine without a TPU: harmless, and noise in a training log.
@@ -321,6 +323,12 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     steps = run_length(cfg, branched_at)
     # The mini-batches of every step, drawn up front: a resumed run takes those from its step.
     batches = rng.integers(0, cfg.data.size, size=(max(steps, cfg.steps), cfg.batch_size))
+    units = cfg.scheduler.get("units")
+    if units is not None and (units.batch_size is not None or units.ramp is not None):
+        # The scheduler counts the run in its units with this batch size (or ramp): read it
+        # from the same config, step by step (docs/units.md).
+        sizes = [batch_size_at(cfg.scheduler, step) for step in range(max(steps, cfg.steps))]
+        batches = [rng.integers(0, cfg.data.size, size=size) for size in sizes]
 
     @jax.jit
     def update(params, opt_state, batch):

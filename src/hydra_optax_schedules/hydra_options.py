@@ -29,7 +29,7 @@ from hydra_optax_schedules.config.families import (
     family_shape,
     shape_param_fields,
 )
-from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig
+from hydra_optax_schedules.config.schema import SchedulerConfig, StageConfig, UnitsConfig
 from hydra_optax_schedules.shapes import Shape, on_register
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "SchedulerOption",
     "StageOption",
     "StagesOption",
+    "UnitsOption",
     "WsdOption",
     "option_class",
     "option_node",
@@ -102,6 +103,19 @@ StageOption: Any = _make(
 )
 
 
+#: ``UnitsConfig`` as a typed node, present on every option with its defaults (counted in
+#: steps, no batch size: the same as no node), so that ``scheduler.units.unit=tokens``
+#: composes on the command line and a typo in its keys is rejected.
+UnitsOption: Any = _make(
+    "UnitsOption",
+    [
+        (f.name, _option_type(str(f.type)), field(default=f.default))
+        for f in dataclasses.fields(UnitsConfig)
+    ],
+    "What a run counts, and its batch size (``UnitsConfig``'s fields; docs/units.md).",
+)
+
+
 def _params_class(shape: Shape) -> type:
     """``<Shape>Params``: the typed node of a shape's ``shape_params``, so that a typo in a
     parameter's name is rejected; each defaults to the shape's default."""
@@ -133,6 +147,8 @@ def option_class(family: str) -> type[SchedulerOption]:
         if config_field.name == "stages":  # typed stages, mandatory where they are the family
             annotation = list[StageOption] if "stages" in own else Optional[list[StageOption]]  # noqa: UP045
             default = field(default=MISSING if "stages" in own else None)
+        elif config_field.name == "units":
+            annotation, default = UnitsOption, field(default_factory=UnitsOption)
         elif config_field.name == "shape_params" and shape is not None and "shape_params" in own:
             annotation = _params_class(shape)
             default = field(default_factory=annotation)

@@ -16,6 +16,7 @@ from hydra_optax_schedules.values import MAX_COUNT, show
 
 __all__ = [
     "both_set",
+    "counted_in_steps",
     "from_run_length",
     "invalid",
     "missing",
@@ -230,3 +231,15 @@ def resume_changes(
     if not parts:
         parts.append("leaves every value of lr unchanged")
     return f"{_fields(prefix, fields)} {' and '.join(parts)}"
+
+
+def counted_in_steps(
+    prefix: str, field: str, value: Any, unit: str, twin: str
+) -> ScheduleConfigError:
+    """``warmup_steps=100 counts steps, but units.unit='tokens' counts tokens: ...``."""
+    return ScheduleConfigError(
+        f"{prefix}{field}={show(value)} counts steps, but {prefix}units.unit={unit!r} counts "
+        f"the run in {unit}: a length in steps is not a length in {unit} when the batch size "
+        f"changes, so one config counts in one unit; set {twin} instead",
+        field=field,
+    )

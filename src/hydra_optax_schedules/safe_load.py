@@ -23,11 +23,12 @@ from omegaconf._utils import split_key
 
 from hydra_optax_schedules.config.coerce import scheduler_fields, scheduler_key, stage_fields
 from hydra_optax_schedules.config.schema import SchedulerConfig
+from hydra_optax_schedules.config.units import UNIT_FIELDS
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.hydra_options import BUILDER_TARGET
 from hydra_optax_schedules.loading.interpolation import Unresolved, is_interpolation, resolve
 from hydra_optax_schedules.loading.reading import read_yaml
-from hydra_optax_schedules.messages import too_many
+from hydra_optax_schedules.messages import too_many, unknown_field
 from hydra_optax_schedules.schedule import Schedule
 from hydra_optax_schedules.values import MAX_COUNT, as_number, show
 
@@ -67,9 +68,11 @@ def load_schedule(
       key that is not a ``SchedulerConfig`` field (``_args_``, a typo) is refused.
     - Every field holds one value (a number, string, boolean or null), except ``milestones``
       and ``milestone_fractions`` (lists of such values) and ``stages`` (a list of mappings
-      of stage fields to such values). Any other mapping or list is refused, and so is any
-      key in a stage that is not a stage field (``_target_`` included): ``instantiate``
-      would recurse into it and call any ``_target_`` inside.
+      of stage fields to such values) and ``units`` (a mapping of its fields to such values,
+      its ``ramp`` a list of ``[point, batch_size]`` lists). Any other mapping or list is
+      refused, and so is any key in a stage or in ``units`` that is not one of its fields
+      (``_target_`` included): ``instantiate`` would recurse into it and call any
+      ``_target_`` inside.
     - YAML is read as OmegaConf reads it (:mod:`.loading.reading`), with PyYAML's safe
       loader: a tag such as ``!!python/object/apply`` is an error, not a call; a key set twice
       in one mapping is refused (OmegaConf refuses it too), naming it and both lines.
@@ -231,6 +234,8 @@ def _field_value(document: Any, prefix: str, where: str, name: str, value: Any, 
             _stage(document, prefix, f"{where}[{i}]", item, _item(at, i))
             for i, item in enumerate(value)
         ]
+    if name == "units" and isinstance(value, Mapping):
+        return _units(document, prefix, where, value, at)
     if name in _MAPPING_FIELDS and isinstance(value, Mapping):
         return {
             key: _scalar(document, prefix, f"{where}.{key}", item, _item(at, key))
@@ -248,6 +253,33 @@ def _stage(document: Any, prefix: str, where: str, stage: Any, at: Where) -> dic
         key: _field_value(document, prefix, f"{where}.{key}", key, value, _item(at, key))
         for key, value in stage_fields(prefix, where, stage).items()
     }
+
+
+def _units(document: Any, prefix: str, where: str, node: Any, at: Where) -> dict[str, Any]:
+    """The ``units`` node: a mapping of its fields to single values, ``ramp`` a list of
+    ``[point, batch_size]`` lists of single values; any other key (``_target_``) refused."""
+    units: dict[str, Any] = {}
+    for key, value in node.items():
+        if key not in UNIT_FIELDS:
+            raise unknown_field(f"{prefix}{where}.", key, UNIT_FIELDS, "units")
+        place = f"{where}.{key}"
+        value, here = _resolved(prefix, place, value, document, _item(at, key))
+        if key == "ramp" and isinstance(value, (list, tuple)):
+            pairs = []
+            for i, pair in enumerate(value):
+                pair, there = _resolved(prefix, f"{place}[{i}]", pair, document, _item(here, i))
+                if not isinstance(pair, (list, tuple)):
+                    raise _refused(prefix, f"{place}[{i}]", pair, "expected [point, batch_size]")
+                pairs.append(
+                    [
+                        _scalar(document, prefix, f"{place}[{i}][{j}]", item, _item(there, j))
+                        for j, item in enumerate(pair)
+                    ]
+                )
+            units[key] = pairs
+        else:
+            units[key] = _single(prefix, place, value)
+    return units
 
 
 def _resolved(prefix: str, name: str, value: Any, document: Any, at: Where) -> tuple[Any, Where]:

@@ -11,20 +11,23 @@ import math
 import sys
 import warnings
 from collections.abc import Mapping
+from fractions import Fraction
 from types import FrameType
 from typing import Any
 
 from hydra_optax_schedules.config.coerce import scheduler_fields, values_of
 from hydra_optax_schedules.config.normalize import NormalizedConfig, normalize
-from hydra_optax_schedules.config.schema import SchedulerConfig
+from hydra_optax_schedules.config.schema import SchedulerConfig, UnitsConfig
+from hydra_optax_schedules.config.units import BaseCounts, normalize_units
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.evaluate import value_at, values_over
 from hydra_optax_schedules.messages import from_run_length
 from hydra_optax_schedules.piece import Piece
 from hydra_optax_schedules.plan import Plan, ineffective_fields, plan
+from hydra_optax_schedules.plan.units import StepUnits, counted_config, in_unit_names, step_units
 from hydra_optax_schedules.values import as_number
 
-__all__ = ["Schedule", "build_lr_scheduler", "build_schedule"]
+__all__ = ["Schedule", "batch_size_at", "build_lr_scheduler", "build_schedule"]
 
 ConfigLike = SchedulerConfig | Mapping[str, Any]
 #: The largest int that converts to a float: past it, a host step is +-inf.
@@ -56,8 +59,9 @@ class Schedule:
     tuple, by its name in 0.2.0).
     """
 
-    __slots__ = ("__weakref__", "_starts", "config", "pieces")
+    __slots__ = ("__weakref__", "_starts", "_units", "config", "pieces")
     _starts: tuple[int, ...]
+    _units: StepUnits | None
     config: NormalizedConfig
     pieces: tuple[Piece, ...]
 
@@ -77,8 +81,11 @@ class Schedule:
             ScheduleConfigError: The config does not describe a schedule; the message names
                 the field, prefixed by ``field_prefix`` (e.g. ``"scheduler."``).
         """
-        planned = self._plan(config, field_prefix, run_steps)
-        ignored = ineffective_fields(self.config, planned.pieces, planned.at_branch)
+        planned, axis = self._plan(config, field_prefix, run_steps)
+        ignored = ineffective_fields(axis, planned.pieces, planned.at_branch)
+        units = self.config.units
+        if units is not None and units.lr_scaling != "none" and not self._units_scaled():
+            ignored["units.lr_scaling"] = (units.lr_scaling, "a batch size that changes (a ramp)")
         if ignored:
             settings = ", ".join(
                 f"{field_prefix}{field}={value!r}" for field, (value, _) in ignored.items()
@@ -92,10 +99,34 @@ class Schedule:
                 stacklevel=_stacklevel_outside_package(),
             )
 
-    def _plan(self, config: SchedulerConfig, field_prefix: str = "", run_steps: Any = None) -> Plan:
-        object.__setattr__(self, "config", normalize(config, field_prefix, run_steps))
+    def _plan(
+        self, config: SchedulerConfig, field_prefix: str = "", run_steps: Any = None
+    ) -> tuple[Plan, NormalizedConfig]:
+        """Normalize ``config`` and plan it: ``(plan, the config planned)``, the latter with
+        its lengths counted in the unit's base count if ``units`` says so."""
+        base = None if config.units is None else normalize_units(field_prefix, config.units)
+        if base is not None and base.config == UnitsConfig():  # the node's defaults: steps
+            base = None
+        units = None if base is None else step_units(base)
+        counted = base is not None and units is not None and base.unit != "steps"
+        object.__setattr__(
+            self, "config", normalize(config, field_prefix, None if counted else run_steps)
+        )
+        object.__setattr__(self, "_units", units)
+        axis = self.config
         try:
-            planned = plan(self.config, field_prefix)
+            if counted:  # the plan of the count of the unit (docs/units.md)
+                assert base is not None and units is not None
+                axis = counted_config(self.config, base, units, field_prefix, run_steps)
+                try:
+                    planned = plan(axis, field_prefix)
+                except ScheduleConfigError as error:
+                    raise in_unit_names(error, field_prefix) from None
+                if run_steps is not None and base.config.decay is None:  # kept, for pickles
+                    node = dataclasses.replace(base.config, decay=_in_unit(base, axis))
+                    object.__setattr__(self, "config", dataclasses.replace(self.config, units=node))
+            else:
+                planned = plan(self.config, field_prefix)
         except ScheduleConfigError as error:
             # A message that shows decay_steps shows a value the config did not set: say so.
             filled = run_steps is not None and as_number(config.decay_steps) in (None, 0)
@@ -105,7 +136,35 @@ class Schedule:
             raise
         object.__setattr__(self, "pieces", planned.pieces)
         object.__setattr__(self, "_starts", tuple(piece.start for piece in self.pieces))
-        return planned
+        return planned, axis
+
+    def _units_scaled(self) -> bool:
+        return self._units is not None and self._units.scaled
+
+    @property
+    def batch_steps(self) -> tuple[int, ...]:
+        """The steps where the batch size changes (``units.ramp``'s points, reached exactly):
+        the curve may jump there (``lr_scaling``) or bend (the count's rate changes)."""
+        return () if self._units is None else self._units.starts[1:]
+
+    def count_at(self, step: int) -> int:
+        """The count of the run's unit consumed before ``step`` (samples, or tokens; the step
+        itself for a run counted in steps): where the plan (``pieces``) is evaluated."""
+        step = _host_step(step)
+        return max(step, 0) if self._units is None else self._units.count_at(step)
+
+    def step_at(self, count: int) -> int:
+        """The first step whose count (:meth:`count_at`) reaches ``count``: the step where a
+        piece that starts at ``count`` starts (``pieces`` are counted in the unit)."""
+        count = _host_step(count)
+        return max(count, 0) if self._units is None else self._units.step_at(count)
+
+    def batch_size_at(self, step: int) -> int:
+        """The batch size at ``step``: what a data loader reads (``units.batch_size`` or
+        ``units.ramp``, docs/units.md). A config without one is a ``ValueError``."""
+        if self._units is None:
+            raise ValueError("the config gives no batch size (units.batch_size or units.ramp)")
+        return self._units.batch_at(_host_step(step))
 
     @property
     def phases(self) -> tuple[Piece, ...]:
@@ -129,12 +188,25 @@ class Schedule:
         if numpy is not None and isinstance(step, (numpy.integer, numpy.floating)):
             return self._at(step.item())
         if numpy is not None and isinstance(step, numpy.ndarray):
-            return values_over(numpy, self.pieces, step)
+            return self._over(numpy, step)
         if kind is bool:
             raise TypeError("step=True/False is invalid: a step is a number, not a boolean")
         import jax.numpy as jnp
 
-        return values_over(jnp, self.pieces, jnp.asarray(step))
+        return self._over(jnp, jnp.asarray(step))
+
+    def _over(self, xp: Any, steps: Any) -> Any:
+        """The values over an array of steps: the plan at the count of the unit, scaled."""
+        units = self._units
+        if units is None or (units.identity and not units.scaled):
+            return values_over(xp, self.pieces, steps)
+        if steps.dtype == bool:
+            raise TypeError(f"steps of dtype {steps.dtype} are invalid: a step is a number")
+        counts = steps if units.identity else units.counts_over(xp, steps)
+        values = values_over(xp, self.pieces, counts)
+        if units.scaled:
+            values = values * units.scales_over(xp, steps, values.dtype)
+        return values
 
     def _at(self, step: float) -> float:
         """The value at one host step, with Python floats and ``math`` functions."""
@@ -142,7 +214,15 @@ class Schedule:
             return math.nan
         if type(step) is int and abs(step) > _LARGEST_FLOAT:  # float(step) would overflow
             step = math.inf if step > 0 else 0
-        return value_at(self.pieces, self._starts, step)
+        units = self._units
+        if units is None:
+            return value_at(self.pieces, self._starts, step)
+        if math.isinf(step):  # the count's end (or start), at the last (or first) batch
+            index = len(units.starts) - 1 if step > 0 else 0
+            return value_at(self.pieces, self._starts, max(step, 0)) * units.scales[index]
+        whole = max(math.floor(step), 0)
+        count = units.count_at(whole) + (step - whole) * units.rates[units.segment(whole)]
+        return value_at(self.pieces, self._starts, count) * units.scales[units.segment(whole)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config.as_config()!r})"
@@ -156,6 +236,36 @@ class Schedule:
     def __reduce__(self) -> tuple[Any, ...]:
         # A plain SchedulerConfig, as 0.2.0 pickled it: pickles do not name the normalized type.
         return (_restore, (type(self), self.config.as_config()))
+
+
+def _in_unit(base: BaseCounts, axis: NormalizedConfig) -> int | float:
+    """The run length of ``axis`` (a base count) in the unit: an epoch is samples_per_epoch."""
+    length = Fraction(axis.decay_steps or 0, base.config.samples_per_epoch or 1)
+    return int(length) if length.denominator == 1 else float(length)
+
+
+def _host_step(step: Any) -> int:
+    """A step as a Python int (a NumPy or JAX integer too)."""
+    number = as_number(step)
+    if not isinstance(number, int):
+        raise TypeError(f"step={step!r} is invalid: expected a whole number of steps")
+    return number
+
+
+def batch_size_at(scheduler_config: ConfigLike, step: int) -> int:
+    """The batch size at ``step`` that the scheduler config's ``units`` gives
+    (``units.batch_size``, or ``units.ramp`` with its points reached exactly as the schedule
+    reaches them): what a data loader reads from the same config (docs/units.md).
+
+    Raises:
+        ScheduleConfigError: The ``units`` node is invalid.
+        ValueError: The config gives no batch size.
+    """
+    values, prefix = values_of(scheduler_config, what="batch_size_at")
+    node = values.get("units")
+    if node is None:
+        raise ValueError("the config gives no batch size (units.batch_size or units.ramp)")
+    return step_units(normalize_units(prefix, node)).batch_at(_host_step(step))
 
 
 def _restore(cls: type[Schedule], config: SchedulerConfig) -> Schedule:

@@ -50,6 +50,8 @@ ADDED_FIELDS = {
     "stages": None,
     "shape_params": None,
     "cooldown_start_fraction": None,
+    # units and batch-size ramps (issue 20): None counts steps
+    "units": None,
 }
 
 
@@ -181,7 +183,9 @@ def test_options_have_every_field_of_the_seed_so_a_sweep_across_families_compose
     # The stages of the stages option are mandatory (???): it has no default stages.
     assert option["stages"] == ("???" if family == "stages" else None)
     assert option["cooldown_shape"] == ("sqrt" if family == "wsd" else "linear")
+    # units: a typed node at its defaults (counted in steps), which means what None means.
     expected_changes = {"lr", "decay_steps", "name", "cooldown_shape", "stages", "shape_params"}
+    expected_changes |= {"units"}
     for name, default in option.items():
         if name in config and name not in expected_changes:
             assert default == config[name], name

@@ -28,7 +28,7 @@ FIELDS = (
     "warmup_start_lr, warmup_shape, warmup_fraction, cooldown_shape, cooldown_fraction, power, "
     "timescale, cooldown_start, cycles, cycle_mult, cycle_decay, rewarmup_steps, "
     "rewarmup_fraction, milestones, milestone_fractions, decay_factor, stages, shape_params, "
-    "cooldown_start_fraction"
+    "cooldown_start_fraction, units"
 )
 WARMUP_GUESS = "did you mean warmup_steps, warmup_shape, warmup_start_lr or warmup_fraction?"
 

@@ -81,6 +81,8 @@ def hydra_option(fields: Fields) -> DictConfig:
             OmegaConf.set_struct(node, False)
         if field == "stages" and isinstance(value, list):  # typed stages, as Hydra merges them
             node = OmegaConf.merge(node, {"stages": value})
+        elif field == "units" and isinstance(value, Mapping):  # the typed node, merged
+            node = OmegaConf.merge(node, {"units": dict(value)})
         else:
             node[field] = value
     return node

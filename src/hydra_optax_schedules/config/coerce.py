@@ -46,7 +46,8 @@ def values_of(config: Any, *, what: str) -> tuple[dict[str, Any], str]:
         TypeError: ``config`` is none of these (``what`` names the caller).
     """
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}, ""
+        # A field missing from an older pickle (an option of 0.2.0 has no units) is unset.
+        return {f.name: getattr(config, f.name, None) for f in dataclasses.fields(config)}, ""
     if isinstance(config, DictConfig):
         key = config._get_full_key(None)
         prefix = f"{key}." if key else ""

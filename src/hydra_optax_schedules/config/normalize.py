@@ -19,7 +19,9 @@ from hydra_optax_schedules.config.schema import (
     STAGE_FRACTION_FIELDS,
     SchedulerConfig,
     StageConfig,
+    UnitsConfig,
 )
+from hydra_optax_schedules.config.units import normalize_units
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import (
     invalid,
@@ -128,6 +130,7 @@ def normalize(config: SchedulerConfig, prefix: str = "", run_steps: Any = None) 
         shape_params=_shape_params(
             prefix, "shape_params", config.shape_params, family_shape(family), SCHEDULER_FIELDS
         ),
+        units=_units(prefix, config.units),
     )
 
 
@@ -291,3 +294,12 @@ def _real_param(prefix: str, field: str, value: Any) -> float:
         valid = f"expected a finite number that float32 holds (0, or of magnitude {F32_RANGE})"
         raise invalid(prefix, field, value, valid + string_hint(value))
     return number
+
+
+def _units(prefix: str, value: Any) -> UnitsConfig | None:
+    """The checked ``units`` node; ``None`` if it is its defaults (counted in steps, no batch
+    size), which is what no node means (every Hydra option carries the node)."""
+    if value is None:
+        return None
+    units = normalize_units(prefix, value).config
+    return None if units == UnitsConfig() else units

@@ -26,7 +26,7 @@ _NONE_STRINGS = ("None", "null")
 #: A keyword set to an integer of more digits than Python reads (its limit is >= 640 digits).
 _LONG_INTEGER = re.compile(r"(\w+)\s*=\s*[-+]?(\d{640,})")
 #: What a message calls a field of these classes ("not a scheduler field").
-_KINDS = {"SchedulerConfig": "scheduler", "StageConfig": "stage"}
+_KINDS = {"UnitsConfig": "units", "SchedulerConfig": "scheduler", "StageConfig": "stage"}
 
 
 def parse_dataclass(
@@ -193,6 +193,11 @@ def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool
             if converted is not _NO_VALUE:
                 return converted
     for kind in allowed:
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):  # a nested node: units
+            if isinstance(value, kind):
+                return value
+            if isinstance(value, Mapping):
+                return _build(kind, value, f"{name}.", False, none_to_zero_for_ints)
         if typing.get_origin(kind) is tuple:
             return _items(name, value, typing.get_args(kind)[0], none_to_zero_for_ints)
         if typing.get_origin(kind) is dict and isinstance(value, Mapping):

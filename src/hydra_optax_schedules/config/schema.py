@@ -21,7 +21,13 @@ from hydra_optax_schedules.config.parse import parse_dataclass
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.values import as_number, show
 
-__all__ = ["FRACTION_FIELDS", "STAGE_FRACTION_FIELDS", "SchedulerConfig", "StageConfig"]
+__all__ = [
+    "FRACTION_FIELDS",
+    "STAGE_FRACTION_FIELDS",
+    "SchedulerConfig",
+    "StageConfig",
+    "UnitsConfig",
+]
 
 ConfigT = TypeVar("ConfigT")
 
@@ -64,6 +70,45 @@ class StageConfig:
     end: float | None = None
     power: float = 2.0
     shape_params: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class UnitsConfig:
+    """What a run counts, and its batch size: ``SchedulerConfig.units`` (docs/units.md).
+
+    The schedule stays a function of the step; with ``unit`` other than ``"steps"`` its
+    lengths are counted in that unit (``decay``, ``warmup``, ``cooldown``,
+    ``cooldown_start``, the twins of ``decay_steps``, ``warmup_steps``, ``cooldown_steps``
+    and ``cooldown_start``, which then stay unset), and the step's count of the unit is
+    the samples (or tokens) consumed before that step.
+
+    Attributes:
+        unit: ``"steps"``, ``"samples"``, ``"tokens"`` or ``"epochs"``.
+        batch_size: Samples per step, if it never changes. Exclusive with ``ramp``.
+        sequence_length: Tokens per sample (``unit="tokens"`` only, and required there).
+        samples_per_epoch: Samples in an epoch (``unit="epochs"`` only, and required there).
+        ramp: The batch size as ``[[point, batch_size], ...]``: from the step whose count of
+            the unit reaches ``point`` on, ``batch_size`` samples per step. Points strictly
+            increase from 0; the last batch size holds to the end (and is the reference of
+            ``lr_scaling``).
+        lr_scaling: ``"none"``, ``"sqrt"`` (Adam) or ``"linear"`` (SGD): the learning rate
+            at a step is multiplied by ``(batch / final batch) ** (1/2 or 1)``.
+        decay: The run length in the unit (``decay_steps``'s twin).
+        warmup: The warmup length in the unit (``warmup_steps``'s twin).
+        cooldown: The cooldown length in the unit (``cooldown_steps``'s twin).
+        cooldown_start: Where a branched cooldown starts, in the unit.
+    """
+
+    unit: str = "steps"
+    batch_size: int | None = None
+    sequence_length: int | None = None
+    samples_per_epoch: int | None = None
+    ramp: tuple[tuple[int | float, ...], ...] | None = None
+    lr_scaling: str = "none"
+    decay: int | float | None = None
+    warmup: int | float = 0
+    cooldown: int | float = 0
+    cooldown_start: int | float | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +217,8 @@ class SchedulerConfig:
     shape_params: dict[str, float] | None = None
     # After 0.2.0's fields, so that a config built with positional arguments keeps its meaning.
     cooldown_start_fraction: float | None = None
+    # What the run counts and its batch size (docs/units.md); None: steps, as before.
+    units: UnitsConfig | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of field ``key``, or ``default`` if there is no such field."""

@@ -5,7 +5,8 @@
 - :mod:`.milestones`: step decay (``multistep``);
 - :mod:`.stages`: any piecewise main phase (``stages``);
 - :mod:`.assemble`: warmup, main phase and cooldown put together (:func:`plan_pieces`);
-- :mod:`.ignored`: the fields set to no effect in a plan.
+- :mod:`.ignored`: the fields set to no effect in a plan;
+- :mod:`.units`: the exact step <-> count map of a run counted in samples, tokens or epochs.
 """
 
 from hydra_optax_schedules.plan.assemble import Plan, plan, plan_pieces

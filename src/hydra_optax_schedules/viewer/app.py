@@ -165,7 +165,10 @@ def _view(cfg: DictConfig) -> float:
             for column, curve, summary in zip(columns, sampled, summaries, strict=True)
         ]
         title = f"{len(summaries)} schedules: {described}" if several else described
-        plots.save_schedule_png(panels, title, out_dir / "schedule.png", log_scale=log_scale)
+        unit_axis = _unit_axis(schedules, sampled)
+        plots.save_schedule_png(
+            panels, title, out_dir / "schedule.png", log_scale=log_scale, unit_axis=unit_axis
+        )
         written.append("schedule.png")
         if optimizers:
             group_view.save_groups_png(
@@ -190,9 +193,33 @@ def objective(summaries: list[Summary]) -> float:
     return float(chosen.mean.value)
 
 
+def _unit_axis(schedules: dict[str, Schedule], sampled: list[tables.Table]) -> Any:
+    """``(label, steps -> unit, unit -> steps)`` for a second x axis, from the first schedule
+    counted in a unit (docs/units.md), or ``None``: the count at the sampled steps, exact on
+    the host, interpolated between them for the axis' ticks."""
+    for schedule, curve in zip(schedules.values(), sampled, strict=True):
+        units = schedule.config.units
+        if units is None or units.unit == "steps":
+            continue
+        steps = np.asarray(curve.steps, dtype=np.float64)
+        per = units.samples_per_epoch or 1
+        counts = np.asarray([schedule.count_at(int(s)) / per for s in curve.steps])
+        return (
+            units.unit,
+            lambda x, s=steps, c=counts: np.interp(x, s, c),
+            lambda u, s=steps, c=counts: np.interp(u, c, s),
+        )
+    return None
+
+
 def preview(schedules: dict[str, Schedule], steps: int) -> tuple[list[tables.Table], list[Summary]]:
     """Each schedule's curve at the run's sample of steps (shared by all), and its summary."""
-    spans = [(phase.start, phase.end) for s in schedules.values() for phase in s.phases]
+    spans = [  # in steps: a piece counted in a unit (docs/units.md) starts at step_at(start)
+        (s.step_at(phase.start), None if phase.end is None else s.step_at(phase.end))
+        for s in schedules.values()
+        for phase in s.phases
+    ]
+    spans += [(step, None) for s in schedules.values() for step in s.batch_steps]
     ends = sampling.segment_ends(spans, steps)
 
     def magnitude(at: np.ndarray) -> np.ndarray:

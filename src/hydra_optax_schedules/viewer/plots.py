@@ -17,7 +17,7 @@ import shutil
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -248,7 +248,11 @@ def _legend_outside(axes: Axes, **options: object) -> None:
 
 
 def schedule_figure(
-    panels: Sequence[tuple[str, Table, Summary]], title: str, *, log_scale: bool = False
+    panels: Sequence[tuple[str, Table, Summary]],
+    title: str,
+    *,
+    log_scale: bool = False,
+    unit_axis: tuple[str, Callable[[Any], Any], Callable[[Any], Any]] | None = None,
 ) -> Figure:
     """Schedules drawn one panel each, phases shaded and named, peak, final and mean below
     each panel's title.
@@ -257,6 +261,8 @@ def schedule_figure(
         panels: ``(y-axis label, curve, summary)`` of each schedule, drawn top to bottom.
         title: The figure's title (the run's overrides).
         log_scale: Draw the values on a logarithmic axis.
+        unit_axis: ``(unit, steps -> count, count -> steps)``: a second x axis, on top of
+            the first panel, in the unit the run counts (docs/units.md).
     """
     figure = _figure(len(panels))
     for position, (ylabel, curve, summary) in enumerate(panels, start=1):
@@ -304,6 +310,9 @@ def schedule_figure(
         lowest = float(values[values > 0].min(initial=math.inf))
         _limits(axes, [summary.peak / scale], lowest, log_scale)
     axes.set_xlabel("step")
+    if unit_axis is not None:
+        unit, forward, inverse = unit_axis
+        figure.axes[0].secondary_xaxis("top", functions=(forward, inverse)).set_xlabel(unit)
     if len(panels) > 1:
         figure.suptitle(textwrap.fill(title, _TITLE_WIDTH), fontsize="medium")
     return figure
@@ -315,9 +324,11 @@ def save_schedule_png(
     path: Path,
     *,
     log_scale: bool = False,
+    unit_axis: tuple[str, Callable[[Any], Any], Callable[[Any], Any]] | None = None,
 ) -> None:
     """Draw :func:`schedule_figure` into the PNG file ``path``."""
-    schedule_figure(panels, title, log_scale=log_scale).savefig(path, dpi=_DPI)
+    figure = schedule_figure(panels, title, log_scale=log_scale, unit_axis=unit_axis)
+    figure.savefig(path, dpi=_DPI)
 
 
 def comparison_figure(

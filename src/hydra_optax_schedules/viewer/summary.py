@@ -96,17 +96,21 @@ def summarize(key: str, schedule: Schedule, curve: Table, mean: Mean) -> Summary
     """
     steps = int(curve.steps[-1])
     rows: list[PhaseRow] = []
+    counted = schedule.config.units is not None  # pieces counted in a unit (docs/units.md)
     for phase in schedule.pieces:
-        if phase.start >= steps:
+        start = schedule.step_at(phase.start)
+        if start >= steps:
             break
-        if phase.end is not None and phase.end <= steps:
-            end, end_value = phase.end, phase.end_value
+        last = None if phase.end is None else schedule.step_at(phase.end)
+        if last is not None and last <= steps:
+            # A piece counted in a unit ends between steps: its last step's value is shown.
+            end, end_value = last, float(schedule(last - 1)) if counted else phase.end_value
         else:  # the run stops in this phase
             end, end_value = steps, curve.at(steps)
-        first_value = curve.at(phase.start)
-        rows.append(
-            PhaseRow(phase.name, phase.start, end, first_value, end_value, phase.kind.value)
-        )
+        if counted and start == end:  # a piece within one step: no step of its own
+            continue
+        first_value = curve.at(start)
+        rows.append(PhaseRow(phase.name, start, end, first_value, end_value, phase.kind.value))
     if rows[-1].end < steps:
         held = curve.at(rows[-1].end)
         rows.append(PhaseRow(HOLD, rows[-1].end, steps, held, curve.at(steps), HOLD))
