@@ -69,7 +69,6 @@ from hydra_optax_schedules import (
 )
 from hydra_optax_schedules.optimizer import applied_hyperparams, describe_param_groups
 from hydra_optax_schedules.optimizer.check import DEFAULT_GROUP
-
 from hydra_optax_schedules.schedule import batch_size_at
 
 log = logging.getLogger(__name__)
