@@ -100,7 +100,7 @@ def unknown_field(prefix: str, key: Any, valid: Iterable[str], what: str) -> Sch
     if close:
         listed = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
         guess = f" did you mean {listed}?"
-    article = "an" if what[:1] in ("a", "e", "i", "o", "u") else "a"
+    article = "an" if what[:1] in ("a", "e", "i", "o") else "a"  # "a units field"
     return ScheduleConfigError(
         f"{prefix}{name} is not {article} {what} field;{guess} valid fields: {', '.join(valid)}",
         field=str(name),
