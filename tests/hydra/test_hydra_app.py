@@ -105,6 +105,7 @@ def test_bad_overrides_fail_naming_the_field(user_app, override, message):
     assert not (user_app.root / "run" / "values.json").exists()
 
 
+@pytest.mark.full  # a subprocess or a real model: the full lane (CI)
 def test_an_app_that_passes_run_steps_refuses_another_decay_steps_naming_both(user_app):
     # The user's config sets decay_steps: ${trainer.max_steps} (100); the app counts 300.
     proc = user_app.run("run_steps=300", check=False)

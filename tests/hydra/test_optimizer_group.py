@@ -198,6 +198,7 @@ def optimizer_app(user_app):
     return user_app
 
 
+@pytest.mark.full  # a subprocess or a real model: the full lane (CI)
 def test_optimizer_and_weight_decay_from_the_command_line(user_app):
     app = optimizer_app(user_app)
     app.run("optimizer=adamw", "optimizer.weight_decay=0.1")

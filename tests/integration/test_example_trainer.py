@@ -105,6 +105,7 @@ def test_training_lowers_the_loss_on_the_configured_schedule(tmp_path):
     assert "300/300" in proc.stderr  # tqdm's progress bar
 
 
+@pytest.mark.full  # a subprocess or a real model: the full lane (CI)
 def test_a_decay_steps_other_than_the_trainers_steps_fails_naming_both(tmp_path):
     # 0.2.0 trained this command line over 300 steps (lr 0.00933 at step 50) while lrview drew
     # a 100-step schedule (0.005): the trainer and lrview now refuse it with the same message.

@@ -42,6 +42,7 @@ class LinenMLP(nn.Module):
         return nn.Dense(1, name="head")(x)
 
 
+@pytest.mark.full  # a subprocess or a real model: the full lane (CI)
 def test_flax_linen():
     params = LinenMLP().init(jax.random.key(0), jnp.ones((1, 3)))
     assert leaf_paths(params)[:2] == ["params.embed.bias", "params.embed.kernel"]
@@ -108,6 +109,7 @@ def test_flax_nnx_optimizer():
     assert not np.array_equal(after["head"]["kernel"][...], before["head"]["kernel"][...])
 
 
+@pytest.mark.full  # a subprocess or a real model: the full lane (CI)
 def test_equinox():
     model = eqx.nn.MLP(3, 1, 4, 2, key=jax.random.key(0))
     params = eqx.filter(model, eqx.is_array)

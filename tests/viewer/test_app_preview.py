@@ -79,6 +79,7 @@ def test_the_apps_overrides_apply_to_its_schedule_and_its_run_length(user_app):
     np.testing.assert_allclose(lrs, [reference_lr(s, **config) for s in steps], atol=1e-15)
 
 
+@pytest.mark.full  # a subprocess or a real model: the full lane (CI)
 def test_a_run_length_the_app_gives_at_runtime_is_asked_for_in_one_line(user_app):
     proc = run_lrview(user_app, "scheduler.decay_steps=null", status=1)
 

@@ -231,6 +231,7 @@ def test_params_without_an_optimizer_is_refused():
         previews(compose_viewer(), params=["a"])
 
 
+@pytest.mark.full  # a subprocess or a real model: the full lane (CI)
 def test_a_run_writes_each_groups_columns_table_and_picture(tmp_path):
     proc = run_viewer(
         tmp_path,
