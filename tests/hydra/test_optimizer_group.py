@@ -106,7 +106,7 @@ def test_the_run_length_at_runtime_reaches_every_schedule_of_the_optimizer(tmp_p
         instantiate(cfg.optimizer, run_steps=40)
 
 
-def test_groups_and_plateau_are_typed_nodes(tmp_path):
+def test_groups_are_typed_nodes_and_the_plateau_a_checked_one(tmp_path):
     config = (
         CONFIG + "optimizer:\n  param_groups:\n    head:\n      match: [head]\n      lr_mul: 2\n"
     )
@@ -122,6 +122,24 @@ def test_groups_and_plateau_are_typed_nodes(tmp_path):
     assert cfg.optimizer.param_groups.head.freeze is True
     with pytest.warns(IgnoredFieldWarning, match=r"param_groups\.head\.lr_mult=2 has no effect"):
         instantiate(cfg.optimizer)  # the nested nodes reach the builder
+
+
+def test_a_group_and_a_plateau_are_added_from_the_command_line(tmp_path):
+    """A group joins with ``+optimizer.param_groups={name:{...}}`` (OmegaConf 2.3 cannot add a
+    mapping to a dict of typed nodes key by key); the plateau, a plain node, is set whole and
+    its keys are checked when the optimizer is built."""
+    cfg = composed(
+        tmp_path,
+        [
+            "+optimizer.param_groups={head:{match:[head],lr_mult:2}}",
+            "optimizer.plateau={patience:3}",
+        ],
+    )
+    assert cfg.optimizer.param_groups.head.lr_mult == 2 and cfg.optimizer.plateau.patience == 3
+    instantiate(cfg.optimizer)
+    cfg = composed(tmp_path, ["optimizer.plateau={patiense:3}"])
+    with pytest.raises(InstantiationException, match=r"optimizer\.plateau\.patiense .*patience"):
+        instantiate(cfg.optimizer)
 
 
 def test_the_scheduler_s_errors_name_the_app_s_scheduler_node(tmp_path):

@@ -11,7 +11,8 @@ the ``scheduler`` nodes unbuilt and builds each with the run length a trainer gi
 The optimizer's ``scheduler`` is the app's ``scheduler`` node (``${oc.select:scheduler,null}``):
 ``scheduler=cosine scheduler.lr=3e-4`` sets the optimizer's schedule. In an app without a
 ``scheduler`` node it is ``null``, and building the optimizer says what to add. Parameter
-groups and the plateau are typed nodes too, so a misspelt key is Hydra's error at compose time.
+groups are typed nodes too, so a misspelt key is Hydra's error at compose time; the plateau is a
+plain node (``optimizer.plateau={patience:5}``), whose keys the builder checks.
 
 The plugin (``hydra_plugins/hydra_optax_schedules``) serves them; this module imports nothing
 heavy.
@@ -30,7 +31,6 @@ from hydra_optax_schedules.optimizer.config import (
     OPTIMIZER_NAMES,
     OptimizerConfig,
     ParamGroupConfig,
-    PlateauConfig,
 )
 
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
     "SCHEDULER_NODE",
     "OptimizerOption",
     "ParamGroupOption",
-    "PlateauOption",
     "optimizer_option_node",
 ]
 
@@ -80,10 +79,6 @@ def _fields_of(config_class: type, defaults: dict[str, Any]) -> list[tuple[str, 
     ]
 
 
-#: ``PlateauConfig`` as a typed node (a misspelt key is rejected at compose time).
-PlateauOption: Any = _make(
-    "PlateauOption", _fields_of(PlateauConfig, {}), "The ``plateau`` of an optimizer option."
-)
 #: ``ParamGroupConfig`` as a typed node; ``match`` is mandatory.
 ParamGroupOption: Any = _make(
     "ParamGroupOption",
@@ -106,7 +101,10 @@ def optimizer_option_class(name: str) -> type[OptimizerOption]:
             annotation = Dict[str, ParamGroupOption]  # noqa: UP006
             default = field(default_factory=dict)
         elif config_field.name == "plateau":
-            annotation = Optional[PlateauOption]  # noqa: UP045
+            # A plain node, not Optional[<typed node>]: OmegaConf 2.3 cannot merge a mapping
+            # into a typed node that is None (``optimizer.plateau={patience:5}`` crashed). The
+            # builder checks its keys and values first, naming ``optimizer.plateau.<key>``.
+            annotation = Any
         elif config_field.name.startswith("weight_decay_"):
             annotation = Optional[List[str]]  # noqa: UP006, UP045
         fields.append((config_field.name, annotation, default))
