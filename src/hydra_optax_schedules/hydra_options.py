@@ -77,14 +77,20 @@ def _option_type(annotation: str) -> Any:
     return Any if any(kind in annotation for kind in ("int", "float", "dict")) else annotation
 
 
-def _make(name: str, fields: list[tuple[str, Any, Any]], doc: str, **kwargs: Any) -> type:
-    """A dataclass defined as a module attribute here, so that it pickles by reference
-    (joblib and submitit workers)."""
+def option_dataclass(
+    module: str, name: str, fields: list[tuple[str, Any, Any]], doc: str, **kwargs: Any
+) -> type:
+    """A dataclass defined as attribute ``name`` of ``module``, so that it pickles by
+    reference (joblib and submitit workers): how every option class of a group is made."""
     option = dataclasses.make_dataclass(name, fields, **kwargs)
-    option.__module__ = __name__
+    option.__module__ = module
     option.__doc__ = doc
-    setattr(sys.modules[__name__], name, option)
+    setattr(sys.modules[module], name, option)
     return option
+
+
+def _make(name: str, fields: list[tuple[str, Any, Any]], doc: str, **kwargs: Any) -> type:
+    return option_dataclass(__name__, name, fields, doc, **kwargs)
 
 
 def _title(name: str) -> str:

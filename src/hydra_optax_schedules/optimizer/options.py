@@ -21,12 +21,12 @@ heavy.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import field
 from typing import Any, Dict, List, Optional  # noqa: UP035  OmegaConf reads typing's forms
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from hydra_optax_schedules.hydra_options import option_dataclass
 from hydra_optax_schedules.optimizer.config import (
     OPTIMIZER_NAMES,
     OptimizerConfig,
@@ -53,12 +53,7 @@ class OptimizerOption:
 
 
 def _make(name: str, fields: list[tuple[str, Any, Any]], doc: str, **kwargs: Any) -> type:
-    """A dataclass defined as a module attribute here, so that it pickles by reference."""
-    option = dataclasses.make_dataclass(name, fields, **kwargs)
-    option.__module__ = __name__
-    option.__doc__ = doc
-    setattr(sys.modules[__name__], name, option)
-    return option
+    return option_dataclass(__name__, name, fields, doc, **kwargs)
 
 
 def _option_type(annotation: str) -> Any:
