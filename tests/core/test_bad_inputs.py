@@ -264,7 +264,8 @@ HYDRA_CASES = [
     (["scheduler.cooldown_steps=null"], "cooldown_steps=None is invalid"),
     (["scheduler.warmup_fraction=half"], "warmup_fraction='half' is invalid"),
     (["scheduler=cosin"], "Could not find 'scheduler/cosin'"),
-    (["scheduler=wsd", "scheduler.timescale=5"], "full_key: scheduler.timescale"),
+    # Every option has every field (a field without effect warns): a typo is Hydra's error.
+    (["scheduler=wsd", "scheduler.timescle=5"], "full_key: scheduler.timescle"),
     (["scheduler.lr=???"], "Missing mandatory value: scheduler.lr"),
     (["scheduler.lr=nan"], "lr=nan is invalid"),  # a value error, as the unchanged app shows it
 ]
@@ -309,7 +310,8 @@ def test_cli_bad_value_fails_naming_the_field(sweep_outcomes, option, override, 
     config_errors = [e for e in outcome["errors"] if e[0] == "ScheduleConfigError"]
     assert config_errors, outcome["errors"]
     _, message, error_field = config_errors[0]
-    assert error_field == name and names_field(message, name), message
+    # Built by instantiate, the field is named by its full key, as on the command line.
+    assert error_field == name and names_field(message, name, full_key=True), message
     assert "full_key: scheduler" in outcome["errors"][0][1]  # Hydra names the node
 
 
