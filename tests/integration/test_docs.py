@@ -9,8 +9,8 @@ classified):
 - ``bash``: each command, in ``bash``, with the test's venv activated (``.venv`` in the
   project links to it, so ``source .venv/bin/activate`` works too);
 - ``python``: a script, which may use ``cfg`` (the Quick start's config, composed),
-  ``num_steps`` (1000) and ``instantiate`` without defining them; ``checkpoint/config.yaml``
-  holds ``cfg`` as a run saves it;
+  ``num_steps`` (its ``steps``, the run length) and ``instantiate`` without defining them;
+  ``checkpoint/config.yaml`` holds ``cfg`` as a run saves it;
 - ``yaml`` that is not a file: a primary config, composed with Hydra;
 - an excerpt: its keys and values must be in the repository's file;
 - an output block marked with the command it shows: it must be in that command's output, run
@@ -73,7 +73,8 @@ with initialize_config_dir(version_base="1.3", config_dir=str(Path("conf").resol
     cfg = compose(config_name="config")
 Path("checkpoint").mkdir(exist_ok=True)
 OmegaConf.save(cfg, "checkpoint/config.yaml")
-snippet = {"cfg": cfg, "num_steps": 1000, "instantiate": instantiate, "__name__": "__main__"}
+num_steps = cfg.get("steps", 1000)  # the run length the app counts
+snippet = {"cfg": cfg, "num_steps": num_steps, "instantiate": instantiate, "__name__": "__main__"}
 exec(compile(Path(%r).read_text(), %r, "exec"), snippet)
 """
 
