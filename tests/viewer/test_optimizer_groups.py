@@ -21,7 +21,6 @@ from hydra import compose, initialize_config_module
 
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.optimizer import applied_hyperparams, build_optimizer
-from hydra_optax_schedules.optimizer.options import PlateauOption
 from hydra_optax_schedules.viewer import app, group_view
 
 from support.reference import reference_lr
@@ -187,7 +186,7 @@ def test_a_plateau_is_drawn_at_its_starting_scale():
     even where a plateau fed a constant loss would have cut the scale (patience 0)."""
     cfg = compose_viewer("optimizer=adam", f"scheduler.warmup_steps={WARMUP}")
     with_plateau = cfg.copy()
-    with_plateau.optimizer.plateau = PlateauOption(patience=0, factor=0.5)
+    with_plateau.optimizer.plateau = {"patience": 0, "factor": 0.5}
     (plain,) = previews(cfg)
     (plateau,) = previews(with_plateau)
 
