@@ -102,7 +102,7 @@ def test_a_users_hydra_app_overrides_the_milestones_list(user_app):
     # Every option has every field: milestones on cosine compose, and warn that they do nothing.
     user_app.run("scheduler.milestones=[30]")
     warned = user_app.result()["warnings"]
-    assert any("IgnoredFieldWarning: milestones=[30] has no effect" in w for w in warned), warned
+    assert any("milestones=(30,) has no effect" in w for w in warned), warned
 
 
 def test_numpy_values_pickle_to_dict_and_load_schedule():
