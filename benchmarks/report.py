@@ -51,6 +51,29 @@ def print_optimizer(optimizer: dict[str, Any], smoke: bool) -> None:
     print_verdicts({"optimizer": optimizer}, issue=18)
 
 
+def print_units(units: dict[str, Any], smoke: bool) -> None:
+    """Counted in samples under a ramp vs in steps (issue 20), then its verdicts."""
+    print("\nthe benchmarked cosine counted in samples (batch ramp, sqrt scaling) vs in steps:")
+    print(
+        f"  {'train step, us/step':38}  {units['train_step_ramp_100_us']:10.1f}  "
+        f"{units['train_step_steps_us']:10.1f} (in steps)  x{units['train_step_ratio']:.3f}"
+    )
+    for arm in ("constant", "ramp_9", "ramp_100", "ramp_10000"):
+        label = f"jit, all steps at once, {arm}, ms"
+        print(
+            f"  {label:38}  {units[f'vector_{arm}_ms']:10.2f}  "
+            f"{units['vector_steps_ms']:10.2f} (in steps)  x{units[f'vector_{arm}_ratio']:.2f}"
+        )
+    for points in (9, 100, 10_000):
+        even, crowded = units[f"hlo_ramp_{points}"], units[f"hlo_ramp_{points}_crowded"]
+        label = f"HLO, {points} points: even / crowded"
+        print(f"  {label:38}  {even:4d} / {crowded:4d}  {units['hlo_steps']:5d} (in steps)")
+    if smoke:
+        return
+    print()
+    print_verdicts({"units": units}, issue=20)
+
+
 def print_table(results: dict[str, dict[str, Any]], smoke: bool) -> None:
     """The figures side by side, then (full run only) the verdicts."""
     startup, host, vector = results["startup"], results["host_eval"], results["jit_vectorized"]

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from report import print_composed, print_optimizer, print_table
+from report import print_composed, print_optimizer, print_table, print_units
 from sections.common import FULL, SMOKE, machine
 from sections.composed import bench_composed
 from sections.host_eval import bench_host_eval
@@ -50,6 +50,7 @@ from sections.optimizer import bench_optimizer
 from sections.startup import bench_startup
 from sections.sweep import bench_sweep
 from sections.train_step import bench_train_step
+from sections.units import bench_units
 
 
 def main() -> None:
@@ -64,13 +65,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["composed", "optimizer"],
-        help="run only this section (issue 11's composed schedules, issue 18's optimizer)",
+        choices=["composed", "optimizer", "units"],
+        help="run only this section (issue 11's composed schedules, issue 18's optimizer, "
+        "issue 20's units)",
     )
     args = parser.parse_args()
     sizes = SMOKE if args.smoke else FULL
     started = time.perf_counter()
-    only = {"composed": bench_composed, "optimizer": bench_optimizer}
+    only = {"composed": bench_composed, "optimizer": bench_optimizer, "units": bench_units}
     if args.only:
         results: dict[str, Any] = {args.only: only[args.only](sizes)}
     else:
@@ -83,6 +85,7 @@ def main() -> None:
             "sweep": bench_sweep(sizes.sweep_jobs),
             "composed": bench_composed(sizes),
             "optimizer": bench_optimizer(sizes),
+            "units": bench_units(sizes),
         }
     results["meta"] = {
         **machine(),
@@ -96,6 +99,8 @@ def main() -> None:
         print_composed(results["composed"], smoke=args.smoke)
     if "optimizer" in results:
         print_optimizer(results["optimizer"], smoke=args.smoke)
+    if "units" in results:
+        print_units(results["units"], smoke=args.smoke)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\n{results['meta']['seconds']:.0f} s; figures written to {args.output}")
 

@@ -1,4 +1,4 @@
-"""The targets that a full benchmark run checks its figures against (issues 7, 11, 18), as data.
+"""The targets that a full benchmark run checks its figures against (issues 7, 11, 18, 20), as data.
 
 Each target is one verdict line: what it asks, as printed, and the conditions on the JSON's
 figures that it needs, all of them. A condition compares a figure with a number, or with a
@@ -241,6 +241,28 @@ TARGETS: tuple[Target, ...] = (
         18,
         "train step returning applied_hyperparams / without <= 1.05",
         (Condition("optimizer.logging_ratio", "<=", 1.05),),
+    ),
+    # Issue 20: a schedule counted in samples under a batch-size ramp, against steps.
+    Target(
+        "units_step_ratio",
+        20,
+        "train step, counted in samples with a 100-point ramp / in steps <= 1.1",
+        (Condition("units.train_step_ratio", "<=", 1.1),),
+    ),
+    Target(
+        "units_jit",
+        20,
+        "jit over all steps, 100- and 10000-point ramps / in steps <= 2 (a gather per step)",
+        (
+            Condition("units.vector_ramp_100_ratio", "<=", 2),
+            Condition("units.vector_ramp_10000_ratio", "<=", 2),
+        ),
+    ),
+    Target(
+        "units_hlo",
+        20,
+        "HLO, any ramp <= in steps + 96 (a constant: not the points)",
+        (Condition("units.hlo_ramp_most", "<=", 1, reference="units.hlo_steps", plus=96),),
     ),
 )
 

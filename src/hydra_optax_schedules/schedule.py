@@ -202,11 +202,9 @@ class Schedule:
             return values_over(xp, self.pieces, steps)
         if steps.dtype == bool:
             raise TypeError(f"steps of dtype {steps.dtype} are invalid: a step is a number")
-        counts = steps if units.identity else units.counts_over(xp, steps)
+        counts, factor = units.over(xp, steps)
         values = values_over(xp, self.pieces, counts)
-        if units.scaled:
-            values = values * units.scales_over(xp, steps, values.dtype)
-        return values
+        return values if factor is None else values * factor
 
     def _at(self, step: float) -> float:
         """The value at one host step, with Python floats and ``math`` functions."""

@@ -29,6 +29,7 @@ SECTIONS = (
     "sweep",
     "composed",
     "optimizer",
+    "units",
 )
 
 TARGETS_MODULE = runpy.run_path(str(ROOT / "benchmarks" / "targets.py"))
@@ -69,7 +70,7 @@ def test_benchmarks_md_states_every_target_and_no_other() -> None:
 def test_targets_have_unique_keys_and_read_figures_of_the_json() -> None:
     keys = [target.key for target in TARGETS]
     assert len(set(keys)) == len(keys)
-    assert {target.issue for target in TARGETS} == {7, 11, 18}
+    assert {target.issue for target in TARGETS} == {7, 11, 18, 20}
     for target in TARGETS:
         assert target.conditions, target.key
         for name in target.figures():

@@ -28,6 +28,7 @@ SECTIONS = (
     "sweep",
     "composed",
     "optimizer",
+    "units",
 )
 
 

@@ -1,7 +1,7 @@
 """A plan of many pieces over an array of steps: each step's piece looked up, each shape
 evaluated once.
 
-Each step's piece is found in a table of buckets (:func:`_piece_index`: one lookup and a
+Each step's piece is found in a table of buckets (:func:`piece_index`: one lookup and a
 comparison or two, whatever the number of pieces), its start and coefficients gathered, and
 each shape evaluated once over all steps: cycles, milestones and stages cost about what one
 piece costs.
@@ -16,13 +16,13 @@ from typing import Any
 from hydra_optax_schedules.piece import Piece
 from hydra_optax_schedules.shapes import OVER, SHAPES, position
 
-__all__ = ["indexed"]
+__all__ = ["indexed", "piece_index"]
 
 
 def indexed(xp: Any, steps: Any, pieces: list[Piece], bound: Any, float_dtype: Any) -> Any:
-    """Each step's piece looked up (:func:`_piece_index`), its start and coefficients
+    """Each step's piece looked up (:func:`piece_index`), its start and coefficients
     gathered (:func:`_shape_columns`), and each shape evaluated once for all steps."""
-    index = _piece_index(xp, steps, [p.start for p in pieces], bound)
+    index = piece_index(xp, steps, [p.start for p in pieces], bound)
 
     def column(values: Any, dtype: Any) -> Any:
         if isinstance(values, tuple):
@@ -87,13 +87,13 @@ def _one_or_each(values: list[Any]) -> Any:
     return values[0] if len({repr(value) for value in values}) == 1 else tuple(values)
 
 
-#: The most buckets in the table of :func:`_piece_index`.
+#: The most buckets in the table of :func:`piece_index`.
 _MAX_TABLE = 1 << 16
 
 
 @functools.lru_cache(maxsize=64)
 def _bucket_table(starts: tuple[int, ...]) -> tuple[int, tuple[int, ...], int]:
-    """``(width, table, extra)`` for :func:`_piece_index`: buckets of ``width`` steps (the
+    """``(width, table, extra)`` for :func:`piece_index`: buckets of ``width`` steps (the
     shortest distance between two starts, widened to at most ``_MAX_TABLE`` buckets), the
     piece at each bucket's first step, and the most starts any bucket holds after it."""
     import numpy
@@ -106,14 +106,19 @@ def _bucket_table(starts: tuple[int, ...]) -> tuple[int, tuple[int, ...], int]:
     return width, tuple(table.tolist()), int((lasts - table).max())
 
 
-def _piece_index(xp: Any, steps: Any, starts: list[int], bound: Any) -> Any:
-    """Each step's piece: the last one whose start is ``<= step`` (the first before it).
+def piece_index(
+    xp: Any, steps: Any, starts: list[int], bound: Any, *, unrolled: bool = True
+) -> Any:
+    """Each step's piece: the last one whose start is ``<= step`` (the first before it). Any
+    sorted ``starts`` beginning at 0 (a ramp's segments too: :mod:`..plan.units`).
 
     Steps fall into buckets of ``width`` steps; a table holds the piece at each bucket's first
     step, and a step is in that piece or, past their starts, in one of the ``extra`` next
     (at most one when ``width`` is the shortest piece): one lookup and ``extra`` comparisons,
     whatever the number of pieces. Pieces so unequal that a bucket would hold more starts
-    than a binary search has levels are found by the binary search.
+    than a binary search has levels are found by the binary search (``unrolled``: its levels
+    written out, which XLA fuses; else a loop, a program whose size does not depend on the
+    number of starts).
 
     Indices are unsigned, so that an index needs no wrap-around of negative values, and
     integer steps are divided as unsigned numbers once clamped (a plain division, not a
@@ -122,7 +127,8 @@ def _piece_index(xp: Any, steps: Any, starts: list[int], bound: Any) -> Any:
     count = len(starts)
     width, table, extra = _bucket_table(tuple(starts))
     if extra > math.log2(count):
-        found = _searchsorted(xp, xp.asarray([bound(s) for s in starts], dtype=steps.dtype), steps)
+        ends = xp.asarray([bound(s) for s in starts], dtype=steps.dtype)
+        found = _searchsorted(xp, ends, steps, unrolled)
         return xp.clip(found - 1, 0, count - 1).astype(xp.uint32)
     # Steps are clamped into [0, the last start] first: the table covers that, and an
     # infinite step would have no bucket. A NaN step is in the first (its value is NaN).
@@ -144,7 +150,7 @@ def _piece_index(xp: Any, steps: Any, starts: list[int], bound: Any) -> Any:
     return index
 
 
-def _searchsorted(xp: Any, starts: Any, steps: Any) -> Any:
+def _searchsorted(xp: Any, starts: Any, steps: Any, unrolled: bool) -> Any:
     """How many of the sorted ``starts`` are ``<= steps``, elementwise: a binary search.
 
     Under JAX the search is unrolled (``log2`` of the number of pieces levels, each a gather
@@ -152,4 +158,5 @@ def _searchsorted(xp: Any, starts: Any, steps: Any) -> Any:
     """
     if xp.__name__ == "numpy":
         return xp.searchsorted(starts, steps, side="right")
-    return xp.searchsorted(starts, steps, side="right", method="scan_unrolled")
+    method = "scan_unrolled" if unrolled else "scan"
+    return xp.searchsorted(starts, steps, side="right", method=method)

@@ -21,20 +21,20 @@ program: its size does not grow with the number of ramp points.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from hydra_optax_schedules.config.normalize import NormalizedConfig, normalize
 from hydra_optax_schedules.config.units import LENGTHS, BaseCounts
 from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.evaluate.indexed import piece_index
 from hydra_optax_schedules.messages import counted_in_steps, run_steps_invalid
 from hydra_optax_schedules.values import MAX_STEPS, as_number
 
 __all__ = ["FEW_SEGMENTS", "StepUnits", "counted_config", "step_units"]
 
-#: Up to this many segments, JAX evaluates every segment and selects (cheaper than a search
-#: and its gathers); beyond, a binary search in a loop: a program whose size is constant.
+#: Up to this many segments, JAX selects each segment's numbers (cheaper than gathers);
+#: beyond, they are gathered after one table lookup: a program whose size is constant.
 FEW_SEGMENTS = 8
 
 
@@ -93,62 +93,55 @@ class StepUnits:
             raise ValueError("the config gives no batch size (units.batch_size or units.ramp)")
         return self.batches[self.segment(max(step, 0))]
 
-    def counts_over(self, xp: Any, steps: Any) -> Any:
-        """``c`` over an array of steps, in the default float type (float steps: theirs).
+    def over(self, xp: Any, steps: Any) -> tuple[Any, Any]:
+        """``(c, factor)`` over an array of steps: the count, in the default float type (float
+        steps: theirs; a run counted in steps: the steps themselves), and the learning rate's
+        factor (``None`` where it is 1 everywhere).
 
-        The local step ``s - S_i`` is computed in the steps' integer type (exact), and only
-        then converted; segments starting past that type's largest value are left out."""
+        Each step's segment is found once, for both, as a plan finds its pieces
+        (:func:`~hydra_optax_schedules.evaluate.indexed.piece_index`: one table lookup and a
+        comparison or two, whatever the number of ramp points; up to ``FEW_SEGMENTS``, each
+        segment's numbers are selected instead). The local step ``s - S_i`` is computed in
+        the steps' integer type (exact), and only then converted; segments starting past that
+        type's largest value are left out.
+        """
         integer = xp.issubdtype(steps.dtype, xp.integer)
         float_dtype = xp.result_type(float) if integer else steps.dtype
         kept = len(self.starts)
-        largest = math.inf
-        if integer:
-            largest = int(xp.iinfo(steps.dtype).max)
-            kept = sum(start <= largest for start in self.starts)
-            steps = xp.maximum(steps, 0)
-        else:
-            steps = xp.where(steps < 0, 0.0, steps).astype(float_dtype)
-        bound = int if integer else float
-        if kept == 1:
-            return steps.astype(float_dtype) * float(self.rates[0])
-        if kept <= FEW_SEGMENTS and xp.__name__ != "numpy":  # a select: no search, no gather
-            result = None
-            for start, count, rate in zip(self.starts, self.counts, self.rates, strict=False):
-                if start > largest:
-                    break
-                local = (steps - bound(start)).astype(float_dtype)
-                value = float(count) + local * float(rate)
-                result = value if result is None else xp.where(steps >= bound(start), value, result)
-            return result
-        index = self._index(xp, steps, kept, bound)
-        starts = xp.asarray([bound(s) for s in self.starts[:kept]], dtype=steps.dtype)[index]
-        local = (steps - starts).astype(float_dtype)
-        rates = xp.asarray(self.rates[:kept], dtype=float_dtype)[index]
-        counts = xp.asarray(self.counts[:kept], dtype=float_dtype)[index]
-        return counts + local * rates
-
-    def scales_over(self, xp: Any, steps: Any, float_dtype: Any) -> Any:
-        """The learning-rate factor over an array of steps."""
-        integer = xp.issubdtype(steps.dtype, xp.integer)
-        kept = len(self.starts)
         if integer:
             kept = sum(start <= int(xp.iinfo(steps.dtype).max) for start in self.starts)
+            clamped = xp.maximum(steps, 0)
+        else:
+            clamped = xp.where(steps < 0, 0.0, steps).astype(float_dtype)
         bound = int if integer else float
-        if kept <= FEW_SEGMENTS and xp.__name__ != "numpy":  # a select: no search, no gather
-            result = xp.full(steps.shape, self.scales[0], dtype=float_dtype)
-            for start, scale in zip(self.starts[1:kept], self.scales[1:kept], strict=True):
-                result = xp.where(steps >= bound(start), xp.asarray(scale, float_dtype), result)
-            return result
-        index = self._index(xp, steps, kept, bound)
-        return xp.asarray(self.scales[:kept], dtype=float_dtype)[index]
+        starts = tuple(bound(start) for start in self.starts[:kept])
+        wanted = {"scale": (self.scales[:kept], float_dtype)} if self.scaled else {}
+        if not self.identity:
+            wanted["start"] = (starts, steps.dtype)
+            wanted["count"] = (self.counts[:kept], float_dtype)
+            wanted["rate"] = (self.rates[:kept], float_dtype)
+        if kept == 1 or (kept <= FEW_SEGMENTS and xp.__name__ != "numpy"):  # a select
 
-    def _index(self, xp: Any, steps: Any, kept: int, bound: Any) -> Any:
-        """Each step's segment: how many of ``S_1, ...`` it has reached (a binary search)."""
-        following = xp.asarray([bound(s) for s in self.starts[1:kept]], dtype=steps.dtype)
-        if xp.__name__ == "numpy":
-            return xp.searchsorted(following, steps, side="right")
-        # A loop of log2(points) rounds: the program's size does not grow with the points.
-        return xp.searchsorted(following, steps, side="right", method="scan")
+            def column(values: tuple[Any, ...], dtype: Any) -> Any:
+                result = xp.asarray(values[0], dtype)
+                for start, value in zip(starts[1:], values[1:], strict=True):
+                    result = xp.where(clamped >= start, xp.asarray(value, dtype), result)
+                return result
+
+        else:
+            index = piece_index(xp, clamped, list(self.starts[:kept]), bound, unrolled=False)
+
+            def column(values: tuple[Any, ...], dtype: Any) -> Any:
+                if len(set(values)) == 1:  # the same number in every segment: not gathered
+                    return xp.asarray(values[0], dtype)
+                return xp.asarray(values, dtype)[index]
+
+        read = {name: column(values, dtype) for name, (values, dtype) in wanted.items()}
+        counts = steps
+        if not self.identity:
+            local = (clamped - read["start"]).astype(float_dtype)
+            counts = read["count"] + local * read["rate"]
+        return counts, read.get("scale")
 
 
 def step_units(base: BaseCounts) -> StepUnits:
