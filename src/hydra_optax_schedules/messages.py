@@ -148,11 +148,17 @@ def run_steps_invalid(value: Any) -> ScheduleConfigError:
     )
 
 
-def run_length_conflict(prefix: str, decay_steps: int, run_steps: int) -> ScheduleConfigError:
+def run_length_conflict(
+    prefix: str,
+    decay_steps: Any,
+    run_steps: Any,
+    given: str = RUN_STEPS,
+    passed: str = "the run length passed when the schedule is built",
+) -> ScheduleConfigError:
     """``decay_steps=100 (set in the config) and run_steps=300 (...) disagree: ...``."""
     return ScheduleConfigError(
-        f"{prefix}decay_steps={decay_steps} (set in the config) and {RUN_STEPS}={run_steps} "
-        "(the run length passed when the schedule is built) disagree: leave "
+        f"{prefix}decay_steps={decay_steps} (set in the config) and {given}={run_steps} "
+        f"({passed}) disagree: leave "
         f"{prefix}decay_steps unset to take the run length, or set it to {run_steps}",
         field="decay_steps",
     )

@@ -28,7 +28,7 @@ from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.hydra_options import BUILDER_TARGET
 from hydra_optax_schedules.loading.interpolation import Unresolved, is_interpolation, resolve
 from hydra_optax_schedules.loading.reading import read_yaml
-from hydra_optax_schedules.messages import too_many, unknown_field
+from hydra_optax_schedules.messages import run_length_conflict, too_many, unknown_field
 from hydra_optax_schedules.schedule import Schedule
 from hydra_optax_schedules.values import MAX_COUNT, as_number, show
 
@@ -96,8 +96,9 @@ def load_schedule(
             run's whole config; ``None`` if ``data`` is the scheduler node itself.
             Interpolations are looked up from the top of ``data``, so pass the whole config
             and ``key`` rather than the node alone.
-        decay_steps: A value for the field ``decay_steps``: it replaces the saved value,
-            like ``instantiate(cfg.scheduler, decay_steps=n)`` (0.2.0's way).
+        decay_steps: The run length, as ``instantiate(cfg.scheduler, decay_steps=n)`` gave it
+            in 0.2.0: the saved ``decay_steps`` if that is unset; a saved config with another
+            ``decay_steps`` is an error naming both (prefer ``run_steps``).
         run_steps: The run length you count at runtime, as ``instantiate(cfg.scheduler,
             run_steps=n)`` gives it: the saved ``decay_steps`` if that is unset
             (``decay_steps: null``); a saved config with another ``decay_steps`` is an error
@@ -155,6 +156,13 @@ def load_schedule(
         for name, value in given.items()
         if name not in _BUILDER_KEYS
     }
+    if decay_steps is not None and node.get("decay_steps") is not None:
+        saved = _field_value(
+            document, prefix, "decay_steps", "decay_steps", node["decay_steps"], None
+        )
+        if saved is not None and as_number(saved) != as_number(decay_steps):
+            passed = "passed to load_schedule"
+            raise run_length_conflict(prefix, saved, decay_steps, "decay_steps", passed)
     values = scheduler_fields(values, prefix)
     return Schedule(SchedulerConfig(**values), field_prefix=prefix, run_steps=run_steps)
 

@@ -21,7 +21,7 @@ from hydra_optax_schedules.config.schema import SchedulerConfig, UnitsConfig
 from hydra_optax_schedules.config.units import BaseCounts, normalize_units
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.evaluate import value_at, values_over
-from hydra_optax_schedules.messages import from_run_length
+from hydra_optax_schedules.messages import from_run_length, run_length_conflict
 from hydra_optax_schedules.piece import Piece
 from hydra_optax_schedules.plan import Plan, ineffective_fields, plan
 from hydra_optax_schedules.plan.units import StepUnits, counted_config, in_unit_names, step_units
@@ -315,6 +315,46 @@ def hydra_key(caller: FrameType | None) -> str:
     return f"{key}." if isinstance(key, str) and key else ""
 
 
+def instantiate_keyword(caller: FrameType | None, field: str) -> tuple[Any, Any] | None:
+    """``(the config's value, the keyword's)`` when ``caller`` is ``hydra.utils.instantiate``
+    building a node that its caller gave ``field=...`` as a keyword, else ``None``.
+
+    Hydra merges ``instantiate(cfg.scheduler, decay_steps=n)``'s keywords into a copy of the
+    node before calling the ``_target_``, which sees only the merged value; Hydra 1.3's
+    ``_instantiate_impl`` still holds the copy before the merge (``config_copy``) and the
+    keywords (``kwargs``). Any other caller, or a Hydra that holds them otherwise: ``None``.
+    """
+    if caller is None or caller.f_code.co_name != "_call_target":
+        return None
+    key = caller.f_locals.get("full_key")
+    frame = caller
+    for _ in range(64):  # _call_target, instantiate_node (once per level), _instantiate_impl
+        if frame is None or frame.f_code.co_name == "_instantiate_impl":
+            break
+        frame = frame.f_back
+    hydra = frame is not None and frame.f_globals.get("__name__", "").startswith("hydra.")
+    if frame is None or not hydra or not isinstance(key, str):
+        return None
+    try:
+        import omegaconf
+
+        top, keywords = frame.f_locals.get("config_copy"), frame.f_locals.get("kwargs")
+        root = top._get_full_key("") if isinstance(top, omegaconf.DictConfig) else None
+        if root is None or not isinstance(keywords, Mapping):
+            return None
+        if root and key != root and not key.startswith(f"{root}."):
+            return None
+        for part in key[len(root) :].lstrip(".").split(".") if key != root else ():
+            keywords, top = keywords.get(part), top.get(part)
+            if not isinstance(keywords, Mapping) or not isinstance(top, omegaconf.DictConfig):
+                return None
+        if field not in keywords:
+            return None
+        return top.get(field), keywords[field]
+    except Exception:  # never in the way of building: the keyword is then the field
+        return None
+
+
 def build_schedule(*, run_steps: Any = None, **fields: Any) -> Schedule:
     """Build a schedule from ``SchedulerConfig``'s fields given as keywords.
 
@@ -324,8 +364,9 @@ def build_schedule(*, run_steps: Any = None, **fields: Any) -> Schedule:
     Args:
         run_steps: The run length, known at runtime (a Python, NumPy or JAX integer >= 1).
             It is ``decay_steps`` when the config leaves that unset; a config that sets
-            ``decay_steps`` to another value is an error naming both. (A keyword
-            ``decay_steps=n``, as in 0.2.0, is the field itself: it overrides the config's.)
+            ``decay_steps`` to another value is an error naming both. 0.2.0's
+            ``instantiate(cfg.scheduler, decay_steps=n)`` is the same run length: a config
+            that sets another ``decay_steps`` is an error naming both.
         **fields: ``SchedulerConfig``'s fields.
 
     Raises:
@@ -333,7 +374,15 @@ def build_schedule(*, run_steps: Any = None, **fields: Any) -> Schedule:
             disagrees with the config's ``decay_steps``. Called by ``hydra.utils.instantiate``,
             the fields are named by their full key (``scheduler.lr``).
     """
-    return _build(fields, hydra_key(sys._getframe(1)), run_steps)
+    caller = sys._getframe(1)
+    prefix = hydra_key(caller)
+    keyword = instantiate_keyword(caller, "decay_steps")
+    if keyword is not None:
+        in_config, given = keyword
+        if in_config is not None and as_number(in_config) != as_number(given):
+            passed = "passed to hydra.utils.instantiate"
+            raise run_length_conflict(prefix, in_config, given, "decay_steps", passed)
+    return _build(fields, prefix, run_steps)
 
 
 def build_lr_scheduler(scheduler_config: ConfigLike, *, run_steps: Any = None) -> Schedule:

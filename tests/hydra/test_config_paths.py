@@ -25,6 +25,7 @@ import pytest
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from hypothesis import assume, given
+from omegaconf import OmegaConf
 
 from hydra_optax_schedules import (
     ScheduleConfigError,
@@ -200,13 +201,28 @@ def test_a_derived_message_says_that_decay_steps_is_the_run_length():
 
 
 @pytest.mark.parametrize("path", sorted(RUNTIME_PATHS))
-def test_0_2_0s_decay_steps_keyword_overrides_the_configs_field(path):
-    # The field itself, given at runtime: it replaces the config's (docs/hydra-app.md).
-    schedule = quiet(
-        RUNTIME_PATHS[path], dict(lr=1.0, name="linear", decay_steps=10), decay_steps=20
-    )
-    assert schedule.config.decay_steps == 20
-    assert schedule(10) == 0.5
+def test_0_2_0s_decay_steps_keyword_is_the_run_length_and_must_agree_with_the_config(path):
+    # Issue 19: instantiate(cfg.scheduler, decay_steps=steps) over a config that sets another
+    # decay_steps silently trained another schedule than lrview showed. Both are now named.
+    build = RUNTIME_PATHS[path]
+    with pytest.raises(
+        (ScheduleConfigError, InstantiationException),
+        match=r"decay_steps=10 \(set in the config\) and decay_steps=20 \(passed to ",
+    ):
+        build(dict(lr=1.0, name="linear", decay_steps=10), decay_steps=20)
+    # The same value, or a config that leaves it unset: the keyword is the run length.
+    assert quiet(build, dict(lr=1.0, name="linear", decay_steps=20), decay_steps=20)(10) == 0.5
+    assert quiet(build, dict(lr=1.0, name="linear"), decay_steps=np.int64(20))(10) == 0.5
+
+
+def test_the_0_2_0_keyword_is_checked_against_a_nested_node_and_an_interpolation():
+    root = OmegaConf.create({"steps": 10})
+    root.scheduler = hydra_option(dict(lr=1.0, name="linear", decay_steps="${steps}"))
+    with pytest.raises(InstantiationException, match=r"scheduler\.decay_steps=10 .*=20"):
+        instantiate(root.scheduler, decay_steps=20)
+    with pytest.raises(InstantiationException, match=r"scheduler\.decay_steps=10 .*=30"):
+        instantiate(root, scheduler={"decay_steps": 30}, _convert_="none")
+    assert instantiate(root.scheduler, decay_steps=10)(5) == 0.5
 
 
 def test_run_steps_and_the_0_2_0_keyword_given_together_must_agree():

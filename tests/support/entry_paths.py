@@ -27,9 +27,10 @@ keyword ``run_steps``: ``build(fields, run_steps)`` by ``build_schedule``, ``bui
 ``run_steps`` instead, or as well.
 
 ``RUNTIME_PATHS`` are the paths that take fields when the schedule is built, as 0.2.0 passed
-the run length (``instantiate(cfg.scheduler, decay_steps=n)``: the field itself, which
-overrides the config's): ``build(fields, **runtime)``. ``with_runtime_length`` makes them
-``fields -> Schedule`` with ``decay_steps`` given at runtime.
+the run length (``instantiate(cfg.scheduler, decay_steps=n)``: it fills a ``decay_steps`` the
+config leaves unset and must agree with one it sets): ``build(fields, **runtime)``.
+``with_runtime_length`` makes them ``fields -> Schedule`` with ``decay_steps`` given at
+runtime.
 
 This module imports no JAX (the mutation selection imports it; ``docs/mutation.md``).
 """

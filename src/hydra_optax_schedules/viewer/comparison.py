@@ -120,7 +120,7 @@ class CompareSchedules(Callback):
 
     Args:
         run_length_key: The key of the job's config that holds the run length the app gives
-            its schedules (``steps`` for ``instantiate(cfg.scheduler, decay_steps=cfg.steps)``,
+            its schedules (``steps`` for ``instantiate(cfg.scheduler, run_steps=cfg.steps)``,
             ``trainer.max_steps``, ...), read in each job's own config. If it is ``None`` or
             the job's config has no value there, the ``decay_steps`` every schedule sets
             (:func:`.app.run_length`); a job without either is named as not compared.
