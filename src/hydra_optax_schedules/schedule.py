@@ -327,7 +327,7 @@ def instantiate_keyword(caller: FrameType | None, field: str) -> tuple[Any, Any]
     if caller is None or caller.f_code.co_name != "_call_target":
         return None
     key = caller.f_locals.get("full_key")
-    frame = caller
+    frame: FrameType | None = caller
     for _ in range(64):  # _call_target, instantiate_node (once per level), _instantiate_impl
         if frame is None or frame.f_code.co_name == "_instantiate_impl":
             break
@@ -338,7 +338,8 @@ def instantiate_keyword(caller: FrameType | None, field: str) -> tuple[Any, Any]
     try:
         import omegaconf
 
-        top, keywords = frame.f_locals.get("config_copy"), frame.f_locals.get("kwargs")
+        top: Any = frame.f_locals.get("config_copy")
+        keywords: Any = frame.f_locals.get("kwargs")
         root = top._get_full_key("") if isinstance(top, omegaconf.DictConfig) else None
         if root is None or not isinstance(keywords, Mapping):
             return None
