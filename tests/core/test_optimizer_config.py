@@ -129,6 +129,25 @@ def test_every_invalid_field_is_named(fields, field, message):
     assert raised.field == field
 
 
+def test_counts_past_the_limit_are_refused_before_any_item_is_read():
+    # Bounded work (issue 19): a count is work too; the message names the field and the limit.
+    class Unread(dict):  # a mapping whose items must not be read
+        def items(self):
+            raise AssertionError("an item was read")
+
+    groups = Unread({f"g{i}": {"match": "x"} for i in range(10_001)})
+    raised = error(param_groups=groups)
+    assert "param_groups has 10001 groups, which is invalid: at most MAX_COUNT = 10000" in str(
+        raised
+    )
+    assert raised.field == "param_groups"
+    patterns = ["(" * 10_000] * 10_001  # each would be a regex error if it were compiled
+    raised = error(param_groups={"head": {"match": patterns}})
+    assert "param_groups.head.match has 10001 patterns" in str(raised)
+    raised = error(weight_decay=0.1, weight_decay_exclude=patterns)
+    assert "weight_decay_exclude has 10001 patterns" in str(raised)
+
+
 def test_a_hydra_node_names_fields_by_their_full_key():
     cfg = OmegaConf.create(
         {"optimizer": {**BASE, "param_groups": {"h": {"match": "x", "lr_mult": -1}}}}

@@ -27,6 +27,7 @@ from hydra_optax_schedules.messages import (
     invalid,
     missing,
     missing_required,
+    too_many,
     unknown_field,
 )
 from hydra_optax_schedules.optimizer.config import (
@@ -38,7 +39,7 @@ from hydra_optax_schedules.optimizer.config import (
     ParamGroupConfig,
     PlateauConfig,
 )
-from hydra_optax_schedules.values import MAX_LR, as_number, string_hint
+from hydra_optax_schedules.values import MAX_COUNT, MAX_LR, as_number, string_hint
 
 __all__ = ["DEFAULT_GROUP", "Checked", "Group", "checked"]
 
@@ -280,6 +281,8 @@ def _patterns(prefix: str, field: str, value: Any) -> tuple[str, ...] | None:
     if not isinstance(value, Sequence) or not value:
         expected = "expected a non-empty list of regular expressions (or null)"
         raise invalid(prefix, field, value, expected)
+    if len(value) > MAX_COUNT:  # before any pattern is compiled
+        raise too_many(prefix, field, len(value), "patterns")
     for i, pattern in enumerate(value):
         _compiled(prefix, f"{field}[{i}]", pattern)
     return tuple(value)
@@ -322,6 +325,8 @@ def _groups(
         return ()
     if not isinstance(value, Mapping):
         raise invalid(prefix, "param_groups", value, "expected a mapping of group name to group")
+    if len(value) > MAX_COUNT:  # before any group is read
+        raise too_many(prefix, "param_groups", len(value), "groups")
     groups = []
     for name, node in value.items():
         where = f"{prefix}param_groups.{name}."
