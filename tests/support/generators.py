@@ -188,10 +188,15 @@ def build(case):
 
 #: How a field's value is written in a saved config: as itself, or as an interpolation that
 #: OmegaConf resolves to it (absolute, relative, in brackets, through a chain, through a
-#: relative chain, as a string decoded by ``oc.decode``), or as one that both readers refuse
-#: (a missing key, a missing value) or that makes another value (a string embedding it).
-FORMS = ("plain", "absolute", "relative", "bracket", "chain", "relative chain", "decode")
-BROKEN_FORMS = ("dangling", "missing value", "embedded")
+#: relative chain, as a string decoded by ``oc.decode``, selected by ``oc.select``, as the
+#: default of an ``oc.select`` of an absent key or of a missing value), or as one that both
+#: readers refuse (a missing key, a missing value) or that makes another value (a string
+#: embedding it, an ``oc.select`` of an absent key without a default: null).
+FORMS = (
+    *("plain", "absolute", "relative", "bracket", "chain", "relative chain", "decode"),
+    *("select", "select default"),
+)
+BROKEN_FORMS = ("dangling", "missing value", "embedded", "select nothing")
 
 
 @st.composite
@@ -273,7 +278,7 @@ def saved_configs(draw, broken=False):
             node[name] = "${run.stages}"
             event("stages: each end an interpolation relative to its stage")
             continue
-        if form == "decode" and _decodable(value) is None:
+        if form in ("decode", "select default") and _decodable(value) is None:
             form = "absolute"
         node[name] = _write(draw, form, name, value, run)
     document = {"run": run}
@@ -304,6 +309,16 @@ def _write(draw, form, name, value, run):
     if form == "decode":
         run[f"{name}_text"] = _decodable(value)
         return f"${{oc.decode:${{run.{name}_text}}}}"
+    if form == "select":  # present: its default is never used
+        run[name] = value
+        return f"${{oc.select:{draw(st.sampled_from(['run.', '..run.']))}{name},null}}"
+    if form == "select default":  # the key absent, or its value missing: the default
+        if draw(st.booleans()):
+            run[name] = "???"
+            return f"${{oc.select:run.{name},{_decodable(value)}}}"
+        return f"${{oc.select:.no_{name},{_decodable(value)}}}"
+    if form == "select nothing":
+        return f"${{oc.select:run.no_{name}}}"
     if form == "dangling":
         return f"${{run.no_{name}}}"
     if form == "missing value":

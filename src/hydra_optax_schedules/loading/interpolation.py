@@ -14,9 +14,12 @@ read exactly as OmegaConf reads them. Only the two callbacks are this module's:
   error;
 - a resolver (``${name:...}``) is refused, naming it: a resolver is code registered in the
   reader's process (many projects register ``eval``), and ``oc.env`` would read the reader's
-  environment, not the run's. The one exception is ``oc.decode``, OmegaConf's parser of a
-  string (``${oc.decode:${run.lr_text}}``), evaluated here as OmegaConf evaluates it; its
-  argument is resolved first, so ``${oc.decode:${oc.env:LR}}`` is refused naming ``oc.env``.
+  environment, not the run's. The two exceptions are OmegaConf's own resolvers that only read
+  the config: ``oc.decode``, its parser of a string (``${oc.decode:${run.lr_text}}``), and
+  ``oc.select``, a node interpolation with a default (``${oc.select:run.warmup,10}``: the
+  default where the key is absent or missing, ``null`` without one), each evaluated here as
+  OmegaConf evaluates it. Arguments are resolved first, so ``${oc.decode:${oc.env:LR}}`` is
+  refused naming ``oc.env``.
 
 A value's *path* is where it stands in the document: a tuple of keys and list indices from the
 top. A container reached through an interpolation keeps its own path, so the interpolations
@@ -40,12 +43,19 @@ Path = tuple[Any, ...]
 #: The longest chain of interpolations followed from one value (each refers to the next).
 MAX_CHAIN = 64
 _MISSING = "???"
-#: The one resolver evaluated: it runs OmegaConf's grammar, not code of the process.
+#: The resolvers evaluated: OmegaConf's own, which read the config and run no code of the
+#: process (its grammar, and its node lookup).
 _DECODE = "oc.decode"
+_SELECT = "oc.select"
 
 
 class Unresolved(Exception):
     """The value cannot be resolved; ``str(error)`` says why, for the message that names it."""
+
+
+class _Absent(Unresolved):
+    """A node interpolation refers to a key the config does not have, or to a missing value:
+    what ``oc.select`` replaces by its default."""
 
 
 @dataclass(frozen=True)
@@ -130,10 +140,10 @@ class _Resolution:
             where = (*found.path, *_index(found.value, part, key))
             item = found.value[where[-1]]
             if item == _MISSING:
-                raise Unresolved(f"${{{key}}} refers to a missing value (???)")
+                raise _Absent(f"${{{key}}} refers to a missing value (???)")
             found = self._follow(item, where)
             if depth < len(parts) - 1 and not isinstance(found, Container):
-                raise Unresolved(f"${{{key}}}: {'.'.join(parts[: depth + 1])} is not a container")
+                raise _Absent(f"${{{key}}}: {'.'.join(parts[: depth + 1])} is not a container")
         if isinstance(found, Container) and found.path == self.path[: len(found.path or ())]:
             raise Unresolved(f"${{{key}}} refers to a container that holds it")
         return found
@@ -147,6 +157,8 @@ class _Resolution:
         return item
 
     def resolver(self, name: str, args: tuple[Any, ...], args_str: tuple[str, ...]) -> Any:
+        if name == _SELECT:
+            return self.select(args, args_str)
         if name != _DECODE:
             environment = "; oc.env reads this machine's environment, not the run's"
             environment = environment if name == "oc.env" else ""
@@ -162,6 +174,18 @@ class _Resolution:
         if isinstance(decoded, (Mapping, list)):
             return Container(decoded, None)
         return decoded
+
+    def select(self, args: tuple[Any, ...], args_str: tuple[str, ...]) -> Any:
+        """``${oc.select:key,default}``: the value at ``key`` (as ``${key}`` finds it), or
+        ``default`` (``None`` if not given) where the config has no such key or its value is
+        missing (``???``)."""
+        if not 1 <= len(args) <= 2 or not isinstance(args[0], str):
+            given = ", ".join(args_str) or "none"
+            raise Unresolved(f"{_SELECT} takes a key and an optional default, got {given}")
+        try:
+            return self.node(args[0])
+        except _Absent:
+            return args[1] if len(args) == 2 else None
 
 
 def _at(document: Any, path: Path) -> Any:
@@ -180,7 +204,7 @@ def _index(container: Any, part: str, key: str) -> tuple[Any]:
         try:
             index = int(part)
         except ValueError:
-            raise Unresolved(f"${{{key}}}: {part!r} is not an index of a list") from None
+            raise _Absent(f"${{{key}}}: {part!r} is not an index of a list") from None
         if 0 <= index < len(container):
             return (index,)
     hint = (
@@ -191,4 +215,4 @@ def _index(container: Any, part: str, key: str) -> tuple[Any]:
             "load_schedule: pass the whole config and key=...)"
         )
     )
-    raise Unresolved(f"the config has no key {key!r}{hint}")
+    raise _Absent(f"the config has no key {key!r}{hint}")
