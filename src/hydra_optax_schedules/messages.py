@@ -177,9 +177,10 @@ def needs_resume_step(prefix: str) -> ScheduleConfigError:
     """``cooldown_start='resume' needs the step the run resumed at; pass resume_step=...``."""
     return ScheduleConfigError(
         f"{prefix}cooldown_start={RESUME!r} needs the step the run resumed at, and none was "
-        f"given: pass {RESUME_STEP}=... (the restored optimizer's count, optimizer_step) to "
-        f"instantiate() / build_schedule() / build_lr_scheduler() when resuming, as "
-        f"{RUN_STEPS}=... is passed, or set {prefix}cooldown_start to a step",
+        f"given: pass {RESUME_STEP}=... (the restored optimizer's count; docs/resume.md) when "
+        "the schedule is built, as the run length is passed (instantiate(), build_schedule(), "
+        "build_lr_scheduler(), load_schedule(), build_optimizer()), or set "
+        f"{prefix}cooldown_start to a step",
         field="cooldown_start",
     )
 
