@@ -3,7 +3,7 @@ how ``branch_step`` resolves it when a branched run resumes again.
 
 The values of the branch, for every family and on every path, are in
 ``tests/jax/test_cooldown_start_resume.py``; the Hydra command line in
-``tests/hydra/test_cooldown_start_resume.py``.
+``tests/hydra/test_resume_command_line.py``.
 """
 
 from __future__ import annotations
