@@ -31,8 +31,9 @@ def branch_cooldown(
 ) -> Schedule:
     """The saved schedule with a cooldown of ``cooldown_steps`` branched off at ``step``: it
     starts from the value the saved schedule has at ``step`` (exactly: the plan's branched
-    cooldown, ``cooldown_start=step``), whatever the family, and ends at ``step +
-    cooldown_steps``. ``cooldown`` may set ``cooldown_shape`` and ``cooldown_lr``.
+    cooldown, ``cooldown_start="resume"`` with ``resume_step=step``), whatever the family,
+    and ends at ``step + cooldown_steps``. ``cooldown`` may set ``cooldown_shape`` and
+    ``cooldown_lr``.
 
     A saved cooldown that ends the run (``decay_steps - cooldown_steps``) is replaced by the
     branch: the main phase keeps its length, and ends ``decay_steps`` there (a warmup given as
@@ -60,13 +61,13 @@ def branch_cooldown(
         config.as_config(),
         **warmup,
         decay_steps=length,
-        cooldown_start=step,
+        cooldown_start="resume",
         cooldown_start_fraction=None,
         cooldown_steps=cooldown_steps,
         cooldown_fraction=None,
         **cooldown,
     )
-    schedule = build_lr_scheduler(branched)
+    schedule = build_lr_scheduler(branched, resume_step=step)  # the one path of a branch
     check_resume(before, schedule, step)
     return schedule
 
