@@ -34,10 +34,11 @@ Checkpoints (docs/resume.md): with ``checkpoint_every=N`` the run saves, every `
 the parameters and optimizer state (orbax-checkpoint) and beside them the schedule's config
 (``saved_config``), the optimizer's config and the metrics so far, into ``<run dir>/checkpoints``.
 ``resume=true`` (with the same ``hydra.run.dir``) continues from the latest one at the
-optimizer's step count: the schedule of the current config is checked against the saved one
-(``check_resume``, policy ``resume_policy``: ``strict``, ``config`` or ``checkpoint``) before
-any update, and ``resume_cooldown_steps=N`` branches a cooldown of ``N`` steps off the resume
-step (``branch_cooldown``): the run then ends at the resume step plus ``N``.
+optimizer's step count: every schedule of the current config (the ``scheduler`` and each
+parameter group's own) is checked against the saved one (``check_resumes``, policy
+``resume_policy``: ``strict``, ``config`` or ``checkpoint``) before any update.
+``scheduler.cooldown_start=resume scheduler.cooldown_steps=N`` branches a cooldown of ``N``
+steps off the resume step: the run then ends where that cooldown ends.
 """
 
 from __future__ import annotations
@@ -61,14 +62,18 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_optax_schedules import (
     Schedule,
     ScheduleConfigError,
-    branch_cooldown,
-    build_lr_scheduler,
-    check_resume,
+    branch_step,
+    check_resumes,
     optimizer_step,
-    saved_config,
+    saved_configs,
 )
-from hydra_optax_schedules.optimizer import applied_hyperparams, describe_param_groups
+from hydra_optax_schedules.optimizer import (
+    applied_hyperparams,
+    describe_param_groups,
+    optimizer_schedules,
+)
 from hydra_optax_schedules.optimizer.check import DEFAULT_GROUP
+from hydra_optax_schedules.piece import PieceKind
 from hydra_optax_schedules.schedule import batch_size_at
 
 log = logging.getLogger(__name__)
@@ -118,15 +123,24 @@ def mse(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean((mlp(params, x) - y) ** 2)
 
 
-def make_optimizer(cfg: DictConfig, schedule: Schedule) -> optax.GradientTransformationExtraArgs:
-    """The configured optimizer on ``schedule`` (the learning rate's, built with the run
-    length: :func:`make_schedule`; on resume, the one the resume check gives).
+def make_optimizer(
+    cfg: DictConfig, schedules: dict[str, Schedule]
+) -> optax.GradientTransformationExtraArgs:
+    """The configured optimizer on the run's schedules (:func:`make_schedules`; on resume,
+    those the resume check gives).
 
     ``cfg.optimizer`` is an option of the ``optimizer`` group; its own ``scheduler`` (the
-    app's ``scheduler`` node) is replaced by ``schedule``, and a parameter group's own
-    schedule is built with the run length (``run_steps=cfg.steps``).
+    app's ``scheduler`` node) is replaced by ``schedules["scheduler"]``, and a parameter
+    group's own schedule by ``schedules["optimizer.param_groups.<name>.scheduler"]``.
     """
-    tx, _ = instantiate(cfg.optimizer, scheduler=schedule, run_steps=cfg.steps)
+    groups = {
+        key.removeprefix(GROUPS).removesuffix(".scheduler"): {"scheduler": schedule}
+        for key, schedule in schedules.items()
+        if key.startswith(GROUPS)
+    }
+    tx, _ = instantiate(
+        cfg.optimizer, scheduler=schedules["scheduler"], param_groups=groups, run_steps=cfg.steps
+    )
     return tx
 
 
@@ -141,9 +155,25 @@ def metric_columns(applied: dict[str, dict[str, Any]]) -> list[tuple[str, str, s
     return columns
 
 
-def make_schedule(cfg: DictConfig) -> Schedule:
-    """The learning-rate schedule; the run length is known here, so it is passed in."""
-    return instantiate(cfg.scheduler, run_steps=cfg.steps)
+def make_schedule(cfg: DictConfig, resume_step: int | None = None) -> Schedule:
+    """The learning-rate schedule; the run length is known here, so it is passed in, and on
+    resume the step the run resumed at (``scheduler.cooldown_start=resume`` branches the
+    cooldown off it)."""
+    return instantiate(cfg.scheduler, run_steps=cfg.steps, resume_step=resume_step)
+
+
+#: Where the parameter groups' own schedules sit in the config.
+GROUPS = "optimizer.param_groups."
+
+
+def make_schedules(cfg: DictConfig, resume_step: int | None = None) -> dict[str, Schedule]:
+    """Every schedule of the run by its full key: ``scheduler`` (:func:`make_schedule`) and
+    ``optimizer.param_groups.<name>.scheduler`` for each group with a schedule of its own,
+    each built with the run length and, on resume, the resume step."""
+    schedules = {"scheduler": make_schedule(cfg, resume_step)}
+    own = optimizer_schedules(cfg.optimizer, run_steps=cfg.steps, resume_step=resume_step)
+    schedules |= {f"optimizer.{key}": s for key, s in own.items() if key != "scheduler"}
+    return schedules
 
 
 # --- Checkpoints: save, restore, and the resume check (docs/resume.md) ----------------------
@@ -161,14 +191,14 @@ def checkpoint_manager(run_dir: Path) -> Any:
 def save_checkpoint(
     manager: Any,
     cfg: DictConfig,
-    schedule: Schedule,
+    schedules: dict[str, Schedule],
     state: dict[str, Any],
     rows: list,
-    branched_at: int | None = None,
 ) -> None:
-    """Save the parameters and optimizer state, with the schedule's config, the optimizer's
-    config, the metrics so far and the step a cooldown was branched off on resume (``None``
-    if it was not), at the optimizer's step count."""
+    """Save the parameters and optimizer state, with the config of every schedule of the run
+    (``saved_configs``: a branched cooldown's ``cooldown_start`` is saved as the step it
+    resolved to), the optimizer's config and the metrics so far, at the optimizer's step
+    count."""
     import orbax.checkpoint as ocp
 
     step = optimizer_step(state["opt_state"])
@@ -177,87 +207,97 @@ def save_checkpoint(
         step,
         args=ocp.args.Composite(
             state=ocp.args.StandardSave(state),
-            schedule=ocp.args.JsonSave(saved_config(schedule)),
+            schedules=ocp.args.JsonSave(saved_configs(schedules)),
             optimizer=ocp.args.JsonSave(optimizer),
             metrics=ocp.args.JsonSave(rows),
-            run=ocp.args.JsonSave({"cooldown_branched_at": branched_at}),
         ),
     )
     log.info("saved a checkpoint at step %d", step)
 
 
-def restore_checkpoint(
-    manager: Any, cfg: DictConfig, schedule: Schedule, state: dict[str, Any]
-) -> tuple[Schedule, dict[str, Any], list, int | None]:
-    """The latest checkpoint: the schedule to continue with (the resume check applied), the
-    state (shaped like ``state``), the metrics rows before it, and the step a cooldown was
-    branched off (``cfg.resume_cooldown_steps``), if one was.
-
-    The resume step is the restored optimizer's count. The current schedule is checked
-    against the saved one with ``cfg.resume_policy`` (a strict resume whose config moves the
-    learning rate stops here, before any update); ``cfg.resume_cooldown_steps`` branches a
-    cooldown off the resume step; resuming the checkpoint of a run so branched, with the same
-    override, continues its cooldown.
-    """
+def read_checkpoint(manager: Any) -> tuple[int, Any]:
+    """The latest checkpoint's step and what was saved beside its state: ``schedules`` (the
+    config of each, by key), ``optimizer`` (its config) and ``metrics`` (the rows so far)."""
     import orbax.checkpoint as ocp
 
     latest = manager.latest_step()
     if latest is None:
         raise FileNotFoundError(f"resume=true: no checkpoint in {manager.directory}")
-    restored = manager.restore(
+    saved = manager.restore(
         latest,
         args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(state),
-            schedule=ocp.args.JsonRestore(),
+            schedules=ocp.args.JsonRestore(),
             optimizer=ocp.args.JsonRestore(),
             metrics=ocp.args.JsonRestore(),
-            run=ocp.args.JsonRestore(),
         ),
     )
+    return latest, saved
+
+
+def restore_checkpoint(
+    manager: Any, cfg: DictConfig, params: Params
+) -> tuple[dict[str, Schedule], dict[str, Any], list]:
+    """The latest checkpoint: the schedules to continue with (the resume check applied), the
+    state (parameters and optimizer state) and the metrics rows before it.
+
+    The resume step is the restored optimizer's count. ``scheduler.cooldown_start=resume``
+    (in any schedule of the run) is the step the run resumed at: ``branch_step`` of the saved
+    schedules, which is the resume step, unless the run was already branched there (a run
+    killed during its branched cooldown and resumed with the same command line continues
+    that cooldown). Every schedule of the current config is then checked against the saved
+    one with ``cfg.resume_policy``: a strict resume whose config moves a learning rate stops
+    here, before any update.
+    """
+    import orbax.checkpoint as ocp
+
+    latest, saved = read_checkpoint(manager)
+    resumed_at = min(branch_step(config, latest) for config in saved.schedules.values())
+    schedules = make_schedules(cfg, resumed_at)
+    initial = {"params": params, "opt_state": make_optimizer(cfg, schedules).init(params)}
+    restored = manager.restore(
+        latest, args=ocp.args.Composite(state=ocp.args.StandardRestore(initial))
+    )
     step = optimizer_step(restored.state["opt_state"])
-    rows = [tuple(row) for row in restored.metrics]
+    rows = [tuple(row) for row in saved.metrics]
     assert step == latest == len(rows), (step, latest, len(rows))
-    branched_at = restored.run["cooldown_branched_at"]
-    if branched_at is not None and cfg.resume_cooldown_steps is not None:
-        # A run this override branched, killed and resumed: continue its cooldown.
-        schedule = build_lr_scheduler(restored.schedule)
-        log.info("resuming at step %d the cooldown branched off step %d", step, branched_at)
-        return schedule, restored.state, rows, branched_at
-    check = check_resume(
-        restored.schedule,
-        schedule,
+    checks = check_resumes(
+        saved.schedules,
+        schedules,
         step,
         policy=cfg.resume_policy,
-        prefix="scheduler.",
         policy_field="resume_policy",
     )
-    log.info("%s", check.report("scheduler."))
+    for key, check in checks.items():
+        log.info("%s: %s", key, check.report(f"{key}."))
     optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
-    if optimizer != restored.optimizer:
+    if without_schedules(optimizer) != without_schedules(saved.optimizer):
         log.warning(
-            "the optimizer's config changed since the checkpoint: %s -> %s",
-            json.dumps(restored.optimizer),
-            json.dumps(optimizer),
+            "the optimizer's config changed since the checkpoint (its schedules aside): %s -> %s",
+            json.dumps(without_schedules(saved.optimizer)),
+            json.dumps(without_schedules(optimizer)),
         )
-    schedule = check.schedule
-    if cfg.resume_cooldown_steps is not None:
-        schedule = branch_cooldown(schedule, step, cfg.resume_cooldown_steps)
-        branched_at = step
-        log.info(
-            "a cooldown of %d steps branched off step %d (lr %.6g): the run ends at step %d",
-            cfg.resume_cooldown_steps,
-            step,
-            schedule(step),
-            step + cfg.resume_cooldown_steps,
-        )
-    return schedule, restored.state, rows, branched_at
+    schedules = {key: check.schedule for key, check in checks.items() if key in schedules}
+    return schedules, restored.state, rows
 
 
-def run_length(cfg: DictConfig, branched_at: int | None) -> int:
-    """The number of updates of the run: ``cfg.steps``, or the end of a cooldown branched
-    off step ``branched_at`` on resume."""
-    if branched_at is not None:
-        return branched_at + cfg.resume_cooldown_steps
+def without_schedules(optimizer: Any) -> Any:
+    """The optimizer's config without its schedules (checked on their own, above)."""
+    groups = {
+        name: {key: value for key, value in group.items() if key != "scheduler"}
+        for name, group in (optimizer.get("param_groups") or {}).items()
+    }
+    return {**optimizer, "scheduler": None, "param_groups": groups}
+
+
+def run_length(cfg: DictConfig, schedule: Schedule) -> int:
+    """The number of updates of the run: ``cfg.steps``, or, for a cooldown branched off the
+    resume step (``scheduler.cooldown_start=resume``), the step that cooldown ends at."""
+    if cfg.resume and cfg.scheduler.get("cooldown_start") == "resume":
+        cooldown = [piece for piece in schedule.pieces if piece.kind is PieceKind.COOLDOWN]
+        if cooldown and cooldown[0].end is not None:
+            end = schedule.step_at(cooldown[0].end)  # pieces count in the run's unit
+            log.info("the cooldown branched off step %d ends at step %d", cooldown[0].start, end)
+            return end
     return cfg.steps
 
 
@@ -301,15 +341,21 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     rng = np.random.default_rng(cfg.seed)
     x, y = (jnp.asarray(array) for array in make_data(rng, cfg.data.size, cfg.data.features))
     params = init_mlp(rng, [cfg.data.features, *[cfg.model.hidden] * cfg.model.depth, 1])
-    schedule = make_schedule(cfg)
     manager = checkpoint_manager(run_dir) if cfg.checkpoint_every or cfg.resume else None
     rows: list = []
-    branched_at = None
     if cfg.resume:
-        initial = {"params": params, "opt_state": make_optimizer(cfg, schedule).init(params)}
-        schedule, state, rows, branched_at = restore_checkpoint(manager, cfg, schedule, initial)
+        schedules, state, rows = restore_checkpoint(manager, cfg, params)
         params = state["params"]
-    optimizer = make_optimizer(cfg, schedule)
+    else:
+        if cfg.scheduler.get("cooldown_start") == "resume":
+            raise ScheduleConfigError(
+                "scheduler.cooldown_start=resume branches the cooldown off the step the run "
+                "resumes at: add resume=true (with the run's hydra.run.dir)",
+                field="cooldown_start",
+            )
+        schedules = make_schedules(cfg)
+    schedule = schedules["scheduler"]
+    optimizer = make_optimizer(cfg, schedules)
     log.info("parameter groups:\n%s", describe_param_groups(cfg.optimizer, params))
     # A pattern that matches nothing stops here.
     opt_state = state["opt_state"] if cfg.resume else jax.jit(optimizer.init)(params)
@@ -319,7 +365,7 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     if plateau:
         columns.append(("plateau_scale", next(iter(applied)), "plateau_scale"))
     start = len(rows)
-    steps = run_length(cfg, branched_at)
+    steps = run_length(cfg, schedule)
     # The mini-batches of every step, drawn up front: a resumed run takes those from its step.
     batches = rng.integers(0, cfg.data.size, size=(max(steps, cfg.steps), cfg.batch_size))
     units = cfg.scheduler.get("units")
@@ -347,7 +393,7 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
         progress.update(step, values[0], loss.item())  # the first column's learning rate
         if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
             state = {"params": params, "opt_state": opt_state}
-            save_checkpoint(manager, cfg, schedule, state, rows, branched_at)
+            save_checkpoint(manager, cfg, schedules, state, rows)
     progress.close()
 
     with open(run_dir / "metrics.csv", "w", newline="") as file:

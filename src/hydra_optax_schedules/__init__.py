@@ -28,9 +28,12 @@ from hydra_optax_schedules.optimizer import OptimizerConfig, ParamGroupConfig, P
 from hydra_optax_schedules.resume import (
     ResumeCheck,
     branch_cooldown,
+    branch_step,
     check_resume,
+    check_resumes,
     optimizer_step,
     saved_config,
+    saved_configs,
 )
 from hydra_optax_schedules.safe_load import load_schedule
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
@@ -56,15 +59,18 @@ __all__ = [
     "StageConfig",
     "applied_hyperparams",
     "branch_cooldown",
+    "branch_step",
     "build_lr_scheduler",
     "build_optimizer",
     "build_schedule",
     "check_resume",
+    "check_resumes",
     "describe_param_groups",
     "load_schedule",
     "optimizer_step",
     "register_shape",
     "saved_config",
+    "saved_configs",
 ]
 
 __version__ = "0.2.0"

@@ -17,13 +17,16 @@ from hydra_optax_schedules.values import MAX_COUNT, show
 __all__ = [
     "both_set",
     "counted_in_steps",
+    "from_resume_step",
     "from_run_length",
     "invalid",
     "missing",
     "missing_required",
     "needs_length",
+    "needs_resume_step",
     "resume_changes",
     "resume_moved",
+    "resume_step_invalid",
     "run_length_conflict",
     "run_steps_invalid",
     "too_many",
@@ -32,6 +35,10 @@ __all__ = [
 
 #: The keyword that gives a builder the run length a trainer counts at runtime.
 RUN_STEPS = "run_steps"
+#: The keyword that gives a builder the step a run resumed at, at runtime.
+RESUME_STEP = "resume_step"
+#: The value of ``cooldown_start`` that means "the step the run resumed at".
+RESUME = "resume"
 
 
 def invalid(prefix: str, field: str, value: Any, valid: str) -> ScheduleConfigError:
@@ -172,6 +179,35 @@ def from_run_length(error: ScheduleConfigError, prefix: str, run_steps: int) -> 
     )
 
 
+def needs_resume_step(prefix: str) -> ScheduleConfigError:
+    """``cooldown_start='resume' needs the step the run resumed at; pass resume_step=...``."""
+    return ScheduleConfigError(
+        f"{prefix}cooldown_start={RESUME!r} needs the step the run resumed at, and none was "
+        f"given: pass {RESUME_STEP}=... (the restored optimizer's count; docs/resume.md) when "
+        "the schedule is built, as the run length is passed (instantiate(), build_schedule(), "
+        "build_lr_scheduler(), load_schedule(), build_optimizer()), or set "
+        f"{prefix}cooldown_start to a step",
+        field="cooldown_start",
+    )
+
+
+def resume_step_invalid(value: Any) -> ScheduleConfigError:
+    """``resume_step=-1 is invalid: expected the step the run resumed at, ...``."""
+    return ScheduleConfigError(
+        f"{RESUME_STEP}={show(value)} is invalid: expected the step the run resumed at (the "
+        "optimizer's count), a whole number of steps in [0, 2**63)",
+        field=RESUME_STEP,
+    )
+
+
+def from_resume_step(error: ScheduleConfigError, prefix: str, step: int) -> ScheduleConfigError:
+    """``error``, about a ``cooldown_start`` the config gave as ``'resume'``, saying so."""
+    return ScheduleConfigError(
+        f"{error} ({prefix}cooldown_start={RESUME!r} is the resume step, {RESUME_STEP}={step})",
+        field=error.field,
+    )
+
+
 def _two(before: float, after: float) -> tuple[str, str]:
     """Two values with the fewest significant digits (3 at least) that tell them apart."""
     for digits in range(3, 18):
@@ -233,7 +269,8 @@ def resume_changes(
     if moved is not None:
         parts.append(_moves(moved, "(at or before the resume step) "))
     if reshaped is not None:
-        parts.append(_moves(reshaped, "(after the resume step) "))
+        future = _moves(reshaped, "(after the resume step) ")
+        parts.append(future if moved is not None else f"reshapes the future: {future}")
     if not parts:
         parts.append("leaves every value of lr unchanged")
     return f"{_fields(prefix, fields)} {' and '.join(parts)}"

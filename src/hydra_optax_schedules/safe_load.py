@@ -56,6 +56,7 @@ def load_schedule(
     key: str | None = None,
     decay_steps: int | None = None,
     run_steps: int | None = None,
+    resume_step: int | None = None,
 ) -> Schedule:
     """Build a schedule from a scheduler config read from a place you do not trust.
 
@@ -103,6 +104,9 @@ def load_schedule(
             run_steps=n)`` gives it: the saved ``decay_steps`` if that is unset
             (``decay_steps: null``); a saved config with another ``decay_steps`` is an error
             naming both.
+        resume_step: The step a resumed run continues from, as ``instantiate(cfg.scheduler,
+            resume_step=r)`` gives it: the ``cooldown_start`` of a config that sets it to
+            ``"resume"`` (no effect otherwise).
 
     Returns:
         The validated schedule.
@@ -164,7 +168,9 @@ def load_schedule(
             passed = "passed to load_schedule"
             raise run_length_conflict(prefix, saved, decay_steps, "decay_steps", passed)
     values = scheduler_fields(values, prefix)
-    return Schedule(SchedulerConfig(**values), field_prefix=prefix, run_steps=run_steps)
+    return Schedule(
+        SchedulerConfig(**values), field_prefix=prefix, run_steps=run_steps, resume_step=resume_step
+    )
 
 
 def _read(data: Any) -> tuple[Any, tuple[Any, ...]]:

@@ -21,10 +21,21 @@ from hydra_optax_schedules.config.schema import SchedulerConfig, UnitsConfig
 from hydra_optax_schedules.config.units import BaseCounts, normalize_units
 from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.evaluate import value_at, values_over
-from hydra_optax_schedules.messages import from_run_length, run_length_conflict
+from hydra_optax_schedules.messages import (
+    RESUME,
+    from_resume_step,
+    from_run_length,
+    run_length_conflict,
+)
 from hydra_optax_schedules.piece import Piece
 from hydra_optax_schedules.plan import Plan, ineffective_fields, plan
-from hydra_optax_schedules.plan.units import StepUnits, counted_config, in_unit_names, step_units
+from hydra_optax_schedules.plan.units import (
+    StepUnits,
+    counted_config,
+    in_unit_names,
+    resume_in_unit,
+    step_units,
+)
 from hydra_optax_schedules.values import as_number
 
 __all__ = ["Schedule", "batch_size_at", "build_lr_scheduler", "build_schedule"]
@@ -66,12 +77,18 @@ class Schedule:
     pieces: tuple[Piece, ...]
 
     def __init__(
-        self, config: SchedulerConfig, *, field_prefix: str = "", run_steps: Any = None
+        self,
+        config: SchedulerConfig,
+        *,
+        field_prefix: str = "",
+        run_steps: Any = None,
+        resume_step: Any = None,
     ) -> None:
         """Validate ``config`` and plan its pieces.
 
         ``run_steps`` is the run length the caller counts (``build_schedule``): the config's
-        ``decay_steps`` if that is unset, else it must equal it.
+        ``decay_steps`` if that is unset, else it must equal it. ``resume_step`` is the step a
+        resumed run continues from: ``cooldown_start`` if the config sets it to ``"resume"``.
 
         Warns:
             IgnoredFieldWarning: Once, naming every field set to a value that has no effect
@@ -81,7 +98,7 @@ class Schedule:
             ScheduleConfigError: The config does not describe a schedule; the message names
                 the field, prefixed by ``field_prefix`` (e.g. ``"scheduler."``).
         """
-        planned, axis = self._plan(config, field_prefix, run_steps)
+        planned, axis = self._plan(config, field_prefix, run_steps, resume_step)
         ignored = ineffective_fields(axis, planned.pieces, planned.at_branch)
         units = self.config.units
         if units is not None and units.lr_scaling != "none" and not self._units_scaled():
@@ -100,7 +117,11 @@ class Schedule:
             )
 
     def _plan(
-        self, config: SchedulerConfig, field_prefix: str = "", run_steps: Any = None
+        self,
+        config: SchedulerConfig,
+        field_prefix: str = "",
+        run_steps: Any = None,
+        resume_step: Any = None,
     ) -> tuple[Plan, NormalizedConfig]:
         """Normalize ``config`` and plan it: ``(plan, the config planned)``, the latter with
         its lengths counted in the unit's base count if ``units`` says so."""
@@ -109,9 +130,16 @@ class Schedule:
             base = None
         units = None if base is None else step_units(base)
         counted = base is not None and units is not None and base.unit != "steps"
-        object.__setattr__(
-            self, "config", normalize(config, field_prefix, None if counted else run_steps)
-        )
+        if counted and config.cooldown_start == RESUME:  # the resume step's count, in the unit
+            assert base is not None and units is not None
+            config = resume_in_unit(config, base, units, field_prefix, resume_step)
+        try:
+            normalized = normalize(
+                config, field_prefix, None if counted else run_steps, resume_step
+            )
+        except ScheduleConfigError as error:
+            raise _resumed(error, config, field_prefix, resume_step) from None
+        object.__setattr__(self, "config", normalized)
         object.__setattr__(self, "_units", units)
         axis = self.config
         try:
@@ -132,8 +160,8 @@ class Schedule:
             filled = run_steps is not None and as_number(config.decay_steps) in (None, 0)
             length = self.config.decay_steps
             if filled and length is not None and f"{field_prefix}decay_steps=" in str(error):
-                raise from_run_length(error, field_prefix, length) from None
-            raise
+                error = from_run_length(error, field_prefix, length)
+            raise _resumed(error, config, field_prefix, resume_step) from None
         object.__setattr__(self, "pieces", planned.pieces)
         object.__setattr__(self, "_starts", tuple(piece.start for piece in self.pieces))
         return planned, axis
@@ -234,6 +262,15 @@ class Schedule:
     def __reduce__(self) -> tuple[Any, ...]:
         # A plain SchedulerConfig, as 0.2.0 pickled it: pickles do not name the normalized type.
         return (_restore, (type(self), self.config.as_config()))
+
+
+def _resumed(
+    error: ScheduleConfigError, config: SchedulerConfig, prefix: str, resume_step: Any
+) -> ScheduleConfigError:
+    """``error``; if it shows a ``cooldown_start`` the config gave as ``"resume"``, saying so."""
+    if config.cooldown_start == RESUME and f"{prefix}cooldown_start={resume_step}" in str(error):
+        return from_resume_step(error, prefix, resume_step)
+    return error
 
 
 def _in_unit(base: BaseCounts, axis: NormalizedConfig) -> int | float:
@@ -356,11 +393,12 @@ def instantiate_keyword(caller: FrameType | None, field: str) -> tuple[Any, Any]
         return None
 
 
-def build_schedule(*, run_steps: Any = None, **fields: Any) -> Schedule:
+def build_schedule(*, run_steps: Any = None, resume_step: Any = None, **fields: Any) -> Schedule:
     """Build a schedule from ``SchedulerConfig``'s fields given as keywords.
 
     This is the ``_target_`` of every option of Hydra's ``scheduler`` group, so a trainer
-    gives the run length it counts with ``instantiate(cfg.scheduler, run_steps=n)``.
+    gives the run length it counts with ``instantiate(cfg.scheduler, run_steps=n)``, and the
+    step it resumed at with ``resume_step=r``.
 
     Args:
         run_steps: The run length, known at runtime (a Python, NumPy or JAX integer >= 1).
@@ -368,6 +406,10 @@ def build_schedule(*, run_steps: Any = None, **fields: Any) -> Schedule:
             ``decay_steps`` to another value is an error naming both. 0.2.0's
             ``instantiate(cfg.scheduler, decay_steps=n)`` is the same run length: a config
             that sets another ``decay_steps`` is an error naming both.
+        resume_step: The step a resumed run continues from, known at runtime (an integer
+            >= 0: the restored optimizer's count, or ``branch_step`` of the saved config). It
+            is ``cooldown_start`` when the config sets that to ``"resume"`` (a cooldown
+            branched off the checkpoint), and has no effect otherwise.
         **fields: ``SchedulerConfig``'s fields.
 
     Raises:
@@ -383,10 +425,12 @@ def build_schedule(*, run_steps: Any = None, **fields: Any) -> Schedule:
         if in_config is not None and as_number(in_config) != as_number(given):
             passed = "passed to hydra.utils.instantiate"
             raise run_length_conflict(prefix, in_config, given, "decay_steps", passed)
-    return _build(fields, prefix, run_steps)
+    return _build(fields, prefix, run_steps, resume_step)
 
 
-def build_lr_scheduler(scheduler_config: ConfigLike, *, run_steps: Any = None) -> Schedule:
+def build_lr_scheduler(
+    scheduler_config: ConfigLike, *, run_steps: Any = None, resume_step: Any = None
+) -> Schedule:
     """Build learning rate schedule from config (xlstm-jax's entry point).
 
     Supports constant, linear, cosine decay, exponential decay, polynomial, inverse-sqrt,
@@ -402,6 +446,8 @@ def build_lr_scheduler(scheduler_config: ConfigLike, *, run_steps: Any = None) -
             ignored).
         run_steps: The run length, known at runtime: ``decay_steps`` when the config leaves
             it unset; a config that sets another ``decay_steps`` is an error naming both.
+        resume_step: The step a resumed run continues from, known at runtime: the
+            ``cooldown_start`` of a config that sets it to ``"resume"`` (no effect otherwise).
 
     Returns:
         The schedule: an optax-compatible callable ``step -> lr``.
@@ -421,10 +467,12 @@ def build_lr_scheduler(scheduler_config: ConfigLike, *, run_steps: Any = None) -
         0.5
     """
     values, prefix = values_of(scheduler_config, what="build_lr_scheduler")
-    return _build(values, prefix, run_steps)
+    return _build(values, prefix, run_steps, resume_step)
 
 
-def _build(values: dict[str, Any], prefix: str, run_steps: Any = None) -> Schedule:
+def _build(
+    values: dict[str, Any], prefix: str, run_steps: Any = None, resume_step: Any = None
+) -> Schedule:
     """Check that ``values`` has exactly scheduler fields (Hydra's keys aside), then build."""
     config = SchedulerConfig(**scheduler_fields(values, prefix))
-    return Schedule(config, field_prefix=prefix, run_steps=run_steps)
+    return Schedule(config, field_prefix=prefix, run_steps=run_steps, resume_step=resume_step)

@@ -35,6 +35,8 @@ PREFIXES = ["", "scheduler."]
 MAX_LR = float(np.finfo(np.float32).max)
 STRING = ", not a string (from the environment: ${oc.decode:${oc.env:NAME}})"
 STEPS = "expected a whole number of steps in [0, 2**63)"
+#: ``cooldown_start`` takes a step, or "resume": the step the run resumed at.
+START = f"{STEPS} or 'resume' (the resume step)"
 COUNT = (
     "at most MAX_COUNT = 10000 cycles are accepted (a limit of hydra_optax_schedules.values, so "
     "that building, loading and previewing a schedule stays within seconds and well under 1 GB)"
@@ -276,12 +278,12 @@ BRANCHES = [
         "{p}cooldown_start=4 is invalid: the cooldown starts after the warmup: expected a step "
         ">= {p}warmup_steps=5",
     ),
-    ({"cooldown_start": -1}, "cooldown_start", f"{{p}}cooldown_start=-1 is invalid: {STEPS}"),
-    ({"cooldown_start": 2.5}, "cooldown_start", f"{{p}}cooldown_start=2.5 is invalid: {STEPS}"),
+    ({"cooldown_start": -1}, "cooldown_start", f"{{p}}cooldown_start=-1 is invalid: {START}"),
+    ({"cooldown_start": 2.5}, "cooldown_start", f"{{p}}cooldown_start=2.5 is invalid: {START}"),
     (
         {"cooldown_start": "10"},
         "cooldown_start",
-        f"{{p}}cooldown_start='10' is invalid: {STEPS}{STRING}",
+        f"{{p}}cooldown_start='10' is invalid: {START}{STRING}",
     ),
     (
         {"cooldown_start": 10, "cooldown_steps": 0},

@@ -10,6 +10,8 @@ from hydra_optax_schedules import ScheduleConfigError, build_lr_scheduler
 from hydra_optax_schedules.config.coerce import SCHEDULER_FIELDS, STAGE_FIELDS
 
 STEPS = "expected a whole number of steps in [0, 2**63)"
+#: ``cooldown_start`` takes a step, or "resume": the step the run resumed at.
+START = f"{STEPS} or 'resume' (the resume step)"
 
 
 @pytest.mark.parametrize(
@@ -27,7 +29,7 @@ STEPS = "expected a whole number of steps in [0, 2**63)"
         ),
         (
             dict(cooldown_start=0.8, cooldown_steps=10),
-            f"cooldown_start=0.8 is invalid: {STEPS}; to give it as a fraction, set "
+            f"cooldown_start=0.8 is invalid: {START}; to give it as a fraction, set "
             "cooldown_start_fraction=0.8",
         ),
         (

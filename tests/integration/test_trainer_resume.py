@@ -1,7 +1,9 @@
 """The example trainer's checkpoints (orbax): a run killed with SIGKILL and resumed writes the
 ``metrics.csv`` of the run that was never interrupted, every row and every column; a resume
-whose config moves the learning rate stops before any update; a cooldown branched at the
-resume step from the command line starts from the saved run's value.
+whose config moves the learning rate (the main schedule's, or a parameter group's own) stops
+before any update; a cooldown branched at the resume step from the command line
+(``scheduler.cooldown_start=resume``) starts from the saved run's value, and a run so branched,
+killed during its cooldown and resumed with the same command line, continues that cooldown.
 """
 
 from __future__ import annotations
@@ -136,7 +138,9 @@ def test_a_resume_that_moves_the_lr_stops_before_training_and_a_branch_starts_fr
     assert not (run / "metrics.csv").exists()
 
     # One override: a cooldown of 20 steps branched off the resume step; the run ends at 60.
-    proc = train(run, *SHORT, "steps=60", "resume=true", "resume_cooldown_steps=20")
+    branch = ["resume=true", "scheduler.cooldown_start=resume", "scheduler.cooldown_steps=20"]
+    proc = train(run, *SHORT, "steps=60", "checkpoint_every=10", *branch)
+    assert "scheduler.cooldown_start None -> 40 reshapes the future" in proc.stdout
     branched = metrics(run)
     assert branched[:41] == first[:41]  # the header and the saved run's 40 rows, as they were
     column = branched[0].index("lr")  # the header names the columns
@@ -145,3 +149,49 @@ def test_a_resume_that_moves_the_lr_stops_before_training_and_a_branch_starts_fr
     at = reference_lr(40, **old)
     expected = [at * (1 - (s - 40) / 20) for s in range(40, 60)]  # linear, to 0
     np.testing.assert_allclose(lr[40:], expected, rtol=1e-6, atol=1e-6 * 1e-2)
+
+    # Killed during its cooldown (after its checkpoint at 50) and resumed with the same
+    # command line: the cooldown stays branched off step 40, and the rows are the same.
+    (run / "metrics.csv").unlink()
+    shutil.rmtree(run / "checkpoints" / "60")
+    proc = train(run, *SHORT, "steps=60", "checkpoint_every=10", *branch)
+    assert "resuming at step 50: the schedule is unchanged" in proc.stdout
+    assert metrics(run) == branched
+
+
+HEAD = "+optimizer.param_groups={head:{match:[head],scheduler:{lr:0.02,name:cosine}}}"
+
+
+@pytest.mark.full  # the full lane (CI): three training runs
+def test_a_groups_own_schedule_is_checked_on_resume_and_branches_off_it(tmp_path):
+    run = tmp_path / "run"
+    train(run, *SHORT, "steps=40", HEAD)
+    (run / "metrics.csv").unlink()
+    shutil.rmtree(run / "checkpoints" / "40")  # resume at 20
+    proc = train(
+        run,
+        *SHORT,
+        "steps=40",
+        HEAD,
+        "resume=true",
+        "++optimizer.param_groups.head.scheduler.warmup_steps=5",
+        succeeds=False,
+    )
+    assert re.search(
+        r"optimizer\.param_groups\.head\.scheduler\.warmup_steps 0 -> 5 moves lr at step 20 from ",
+        proc.stderr,
+    ), proc.stderr[-3000:]
+    group = "optimizer.param_groups.head.scheduler"
+    branch = [f"++{group}.cooldown_start=resume", f"++{group}.cooldown_steps=10"]
+    proc = train(run, *SHORT, "steps=40", HEAD, "resume=true", *branch)
+    assert f"{group}.cooldown_start None -> 20 reshapes the future" in proc.stdout
+    rows = metrics(run)
+    column = rows[0].index("lr[head]")
+    lr = [float(row[column]) for row in rows[1:]]
+    assert len(lr) == 40  # the run length is the main schedule's: a group's branch keeps it
+    fields = {"lr": 0.02, "name": "cosine", "decay_steps": 40}
+    at = reference_lr(20, **fields)
+    expected = [reference_lr(s, **fields) for s in range(20)] + [
+        at * (1 - min(s - 20, 10) / 10) for s in range(20, 40)
+    ]
+    np.testing.assert_allclose(lr, expected, rtol=1e-6, atol=1e-8)

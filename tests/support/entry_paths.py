@@ -24,7 +24,9 @@ keyword ``run_steps``: ``build(fields, run_steps)`` by ``build_schedule``, ``bui
 (a ``SchedulerConfig``, a mapping, a ``DictConfig`` node), ``instantiate`` (and a
 ``_partial_`` one called later), ``load_schedule`` (a mapping, YAML text) and ``lrview``.
 ``with_run_steps`` makes them ``fields -> Schedule``: the config's ``decay_steps`` given as
-``run_steps`` instead, or as well.
+``run_steps`` instead, or as well. ``RESUME_PATHS`` give the step a run resumed at beside it,
+the keyword ``resume_step`` (``cooldown_start: resume``), a parameter group's own schedule
+included.
 
 ``RUNTIME_PATHS`` are the paths that take fields when the schedule is built, as 0.2.0 passed
 the run length (``instantiate(cfg.scheduler, decay_steps=n)``: it fills a ``decay_steps`` the
@@ -180,6 +182,47 @@ RUN_LENGTH_PATHS: dict[str, Callable[[Fields, Any], Schedule]] = {
     "load_schedule": lambda f, n: load_schedule(dict(f), run_steps=n),
     "load_schedule(yaml)": lambda f, n: load_schedule(yaml.safe_dump(dict(f)), run_steps=n),
     "lrview": _lrview,
+}
+
+
+def _lrview_resumed(fields: Fields, run_steps: Any, resume_step: Any) -> Schedule:
+    """The viewer's build with its ``steps`` and ``resume_step`` (imported here: NumPy)."""
+    from hydra_optax_schedules.viewer.app import build_with_run_length
+
+    return build_with_run_length(scheduler_node(fields), run_steps, resume_step)
+
+
+def _group_schedule(fields: Fields, run_steps: Any, resume_step: Any) -> Schedule:
+    """A parameter group's own schedule, as the optimizer builds it (imported here: JAX)."""
+    from hydra_optax_schedules.optimizer.build import optimizer_schedules
+
+    config = {
+        "name": "adamw",
+        "scheduler": {"lr": 1.0},
+        "param_groups": {"head": {"match": ["head"], "scheduler": dict(fields)}},
+    }
+    built = optimizer_schedules(config, run_steps=run_steps, resume_step=resume_step)
+    return built["param_groups.head.scheduler"]
+
+
+#: The ways a trainer gives the step it resumed at, beside the run length: ``build(fields,
+#: run_steps, resume_step)`` (``cooldown_start: resume`` is that step).
+RESUME_PATHS: dict[str, Callable[[Fields, Any, Any], Schedule]] = {
+    "build_schedule": lambda f, n, r: build_schedule(**f, run_steps=n, resume_step=r),
+    "build_lr_scheduler(SchedulerConfig)": lambda f, n, r: build_lr_scheduler(
+        SchedulerConfig(**f), run_steps=n, resume_step=r
+    ),
+    "build_lr_scheduler(DictConfig)": lambda f, n, r: build_lr_scheduler(
+        scheduler_node(f), run_steps=n, resume_step=r
+    ),
+    "instantiate": lambda f, n, r: instantiate(
+        mounted(hydra_option(f)), run_steps=n, resume_step=r
+    ),
+    "load_schedule(yaml)": lambda f, n, r: load_schedule(
+        yaml.safe_dump(dict(f)), run_steps=n, resume_step=r
+    ),
+    "lrview": _lrview_resumed,
+    "optimizer group": _group_schedule,
 }
 
 

@@ -24,7 +24,10 @@ from hydra_optax_schedules.config.schema import (
 from hydra_optax_schedules.config.units import normalize_units
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import (
+    RESUME,
     invalid,
+    needs_resume_step,
+    resume_step_invalid,
     run_length_conflict,
     run_steps_invalid,
     too_many,
@@ -75,12 +78,17 @@ class NormalizedConfig(SchedulerConfig):
         return SchedulerConfig(**{name: getattr(self, name) for name in self.__dataclass_fields__})
 
 
-def normalize(config: SchedulerConfig, prefix: str = "", run_steps: Any = None) -> NormalizedConfig:
+def normalize(
+    config: SchedulerConfig, prefix: str = "", run_steps: Any = None, resume_step: Any = None
+) -> NormalizedConfig:
     """Check every field of ``config`` on its own; ``prefix`` names where it sits.
 
     ``run_steps`` is the run length a trainer gives at runtime: it is ``decay_steps`` when
     the config leaves that unset (``None`` or 0), must equal it when the config sets it, and
-    is an error naming both values otherwise.
+    is an error naming both values otherwise. ``resume_step`` is the step a resumed run
+    continues from, given at runtime too: it is ``cooldown_start`` when the config sets that
+    to ``"resume"`` (an error naming the field if it is not given), and has no effect
+    otherwise.
     """
 
     def optional(check: Any, field: str, **kwargs: Any) -> Any:
@@ -116,7 +124,7 @@ def normalize(config: SchedulerConfig, prefix: str = "", run_steps: Any = None) 
         cooldown_fraction=optional(_real, "cooldown_fraction", at_most=1.0),
         power=_real(prefix, "power", config.power, positive=True, f32=True),
         timescale=_real(prefix, "timescale", config.timescale, positive=True, f32=True),
-        cooldown_start=optional(_count, "cooldown_start"),
+        cooldown_start=_cooldown_start(prefix, config.cooldown_start, resume_step),
         cooldown_start_fraction=optional(_real, "cooldown_start_fraction", at_most=1.0),
         cycles=_cycles(prefix, config.cycles),
         cycle_mult=_real(prefix, "cycle_mult", config.cycle_mult, positive=True),
@@ -184,6 +192,25 @@ def _count(prefix: str, field: str, value: Any) -> int:
         raise invalid(
             prefix, field, value, valid + string_hint(value) + _fraction_hint(prefix, field, number)
         )
+    return number
+
+
+def _cooldown_start(prefix: str, value: Any, resume_step: Any) -> int | None:
+    """``cooldown_start``: a step, or ``"resume"``: the step the run resumed at, ``resume_step``."""
+    step = None if resume_step is None else as_number(resume_step)
+    if resume_step is not None and (not isinstance(step, int) or not 0 <= step <= MAX_STEPS):
+        raise resume_step_invalid(resume_step)
+    if value is None:
+        return None
+    if isinstance(value, str) and value == RESUME:
+        if not isinstance(step, int):
+            raise needs_resume_step(prefix)
+        return step
+    number = as_number(value)
+    if not isinstance(number, int) or not 0 <= number <= MAX_STEPS:
+        valid = f"expected a whole number of steps in [0, 2**63) or {RESUME!r} (the resume step)"
+        hint = _fraction_hint(prefix, "cooldown_start", number)
+        raise invalid(prefix, "cooldown_start", value, valid + string_hint(value) + hint)
     return number
 
 

@@ -13,7 +13,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar, Union, cast
+from typing import Any, Literal, TypeVar, Union, cast
 
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import missing_required, unknown_field
@@ -192,6 +192,8 @@ def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool
             converted = _to_scalar(value, kind)
             if converted is not _NO_VALUE:
                 return converted
+        if typing.get_origin(kind) is Literal and value in typing.get_args(kind):
+            return value  # cooldown_start: "resume"
     for kind in allowed:
         if isinstance(kind, type) and dataclasses.is_dataclass(kind):  # a nested node: units
             if isinstance(value, kind):
@@ -206,11 +208,18 @@ def _convert(name: str, value: Any, annotation: Any, none_to_zero_for_ints: bool
                 str(key): _convert(f"{name}.{key}", item, element, none_to_zero_for_ints)
                 for key, item in value.items()
             }
-    expected = " or ".join(getattr(k, "__name__", str(k)) for k in allowed)
+    expected = " or ".join(_type_name(kind) for kind in allowed)
     raise ScheduleConfigError(f"{name}={show(value)} is invalid: expected {expected}", field=name)
 
 
 _NO_VALUE = object()
+
+
+def _type_name(kind: Any) -> str:
+    """``int``, ``NoneType``, ``'resume'`` (a ``Literal``'s values)."""
+    if typing.get_origin(kind) is Literal:
+        return " or ".join(repr(value) for value in typing.get_args(kind))
+    return getattr(kind, "__name__", str(kind))
 
 
 def _items(name: str, value: Any, element: Any, none_to_zero_for_ints: bool) -> tuple[Any, ...]:

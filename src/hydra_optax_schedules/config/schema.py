@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from hydra_optax_schedules.config.parse import parse_dataclass
 from hydra_optax_schedules.errors import ScheduleConfigError
@@ -158,7 +158,9 @@ class SchedulerConfig:
             ``decay_steps - cooldown_steps``: a cooldown branched off any step. The main phase
             keeps the shape it has without a cooldown (over ``decay_steps - warmup_steps``
             steps), and the cooldown runs over the next ``cooldown_steps`` steps from the value
-            the schedule has at ``cooldown_start``.
+            the schedule has at ``cooldown_start``. ``"resume"`` is the step the run resumed
+            at, given when the schedule is built (``resume_step=``, as ``run_steps=``): the
+            cooldown branched off a checkpoint (docs/resume.md).
         cooldown_start_fraction: ... or the step nearest ``cooldown_start_fraction *
             decay_steps`` (in [0, 1]; halves round up), e.g. 0.8 to branch the cooldown off
             at 80% of the run.
@@ -204,7 +206,7 @@ class SchedulerConfig:
     cooldown_fraction: float | None = None
     power: float = 2.0
     timescale: float = 10000.0
-    cooldown_start: int | None = None
+    cooldown_start: int | Literal["resume"] | None = None
     cycles: int = 1
     cycle_mult: float = 1.0
     cycle_decay: float = 1.0

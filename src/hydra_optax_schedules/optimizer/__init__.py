@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 from hydra_optax_schedules.optimizer.config import OptimizerConfig, ParamGroupConfig, PlateauConfig
 
 if TYPE_CHECKING:
-    from hydra_optax_schedules.optimizer.build import build_optimizer, build_optimizer_from_fields
+    from hydra_optax_schedules.optimizer.build import (
+        build_optimizer,
+        build_optimizer_from_fields,
+        optimizer_schedules,
+    )
     from hydra_optax_schedules.optimizer.describe import describe_param_groups
     from hydra_optax_schedules.optimizer.hyperparams import applied_hyperparams
 
@@ -26,12 +30,14 @@ __all__ = [
     "build_optimizer",
     "build_optimizer_from_fields",
     "describe_param_groups",
+    "optimizer_schedules",
 ]
 
 #: The names that import JAX and optax, and the module of each: imported when first used.
 LAZY = {
     "build_optimizer": "build",
     "build_optimizer_from_fields": "build",
+    "optimizer_schedules": "build",
     "applied_hyperparams": "hyperparams",
     "describe_param_groups": "describe",
 }

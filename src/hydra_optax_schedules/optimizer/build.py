@@ -38,7 +38,7 @@ from hydra_optax_schedules.optimizer.config import DECOUPLED
 from hydra_optax_schedules.optimizer.groups import Label, assign, decay_mask, trained_mask
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, hydra_key
 
-__all__ = ["build_optimizer", "build_optimizer_from_fields"]
+__all__ = ["build_optimizer", "build_optimizer_from_fields", "optimizer_schedules"]
 
 #: The name of the hyperparameter that holds the decoupled decay applied at a step (the
 #: weights shrink by this fraction of themselves, before the plateau's scale); an L2 or lamb
@@ -49,7 +49,7 @@ _KNOWN_STRUCTURES = 8
 
 
 def build_optimizer(
-    config: Any, *, run_steps: Any = None
+    config: Any, *, run_steps: Any = None, resume_step: Any = None
 ) -> tuple[optax.GradientTransformationExtraArgs, Schedule]:
     """Build the optimizer and its learning-rate schedule from config.
 
@@ -61,6 +61,9 @@ def build_optimizer(
             ``build_lr_scheduler(..., run_steps=)`` takes it: it fills an unset
             ``decay_steps`` and must equal a set one. A schedule given already built (a
             ``Schedule``) is used as it is.
+        resume_step: The step a resumed run continues from, given to every schedule built
+            here as ``run_steps`` is: the ``cooldown_start`` of a schedule that sets it to
+            ``"resume"`` (docs/resume.md), no effect on the others.
 
     Returns:
         ``(tx, schedule)``: an optax transformation (its ``update`` takes ``params``, and
@@ -70,37 +73,61 @@ def build_optimizer(
         ScheduleConfigError: A field is unknown, missing or invalid (at once); a pattern that
             matches no parameter when ``tx.init(params)`` is called.
     """
-    return _build(config, run_steps, prefix="")
+    return _build(config, (run_steps, resume_step), prefix="")
 
 
 def build_optimizer_from_fields(
-    *, run_steps: Any = None, **fields: Any
+    *, run_steps: Any = None, resume_step: Any = None, **fields: Any
 ) -> tuple[optax.GradientTransformationExtraArgs, Schedule]:
     """``build_optimizer`` from ``OptimizerConfig``'s fields as keywords: the ``_target_`` of
     the ``optimizer`` group's options (``instantiate(cfg.optimizer, run_steps=n)``), whose
     errors name the fields by Hydra's full key (``optimizer.beta1``)."""
-    return _build(fields, run_steps, prefix=hydra_key(sys._getframe(1)))
+    return _build(fields, (run_steps, resume_step), prefix=hydra_key(sys._getframe(1)))
+
+
+def optimizer_schedules(
+    config: Any, *, run_steps: Any = None, resume_step: Any = None
+) -> dict[str, Schedule]:
+    """Every schedule ``build_optimizer(config, run_steps=, resume_step=)`` builds, by where it
+    sits in the optimizer's config: ``"scheduler"`` (the optimizer's), and
+    ``"param_groups.<name>.scheduler"`` for each trained group with a schedule of its own
+    (the others follow ``"scheduler"``). What a trainer saves beside a checkpoint and checks
+    on resume (``saved_configs``, ``check_resumes``: docs/resume.md)."""
+    return _schedules(checked(config, prefix=""), (run_steps, resume_step))
 
 
 def _build(
-    config: Any, run_steps: Any, prefix: str
+    config: Any, runtime: tuple[Any, Any], prefix: str
 ) -> tuple[optax.GradientTransformationExtraArgs, Schedule]:
     settings = checked(config, prefix=prefix)
-    schedule = _schedule(settings.scheduler, ("scheduler",), run_steps)
-    schedules = {
-        group.name: _schedule(group.scheduler, ("param_groups", group.name, "scheduler"), run_steps)
+    schedule, by_group = _built(settings, runtime)
+    return _transformation(settings, schedule, by_group), schedule
+
+
+def _schedules(settings: Checked, runtime: tuple[Any, Any]) -> dict[str, Schedule]:
+    """``{"scheduler": the optimizer's, "param_groups.<name>.scheduler": a group's own}``."""
+    schedule, by_group = _built(settings, runtime)
+    own = {f"param_groups.{name}.scheduler": group for name, group in by_group.items()}
+    return {"scheduler": schedule, **own}
+
+
+def _built(settings: Checked, runtime: tuple[Any, Any]) -> tuple[Schedule, dict[str, Schedule]]:
+    """The optimizer's schedule, and each trained group's own by the group's name."""
+    schedule = _schedule(settings.scheduler, ("scheduler",), *runtime)
+    by_group = {
+        group.name: _schedule(group.scheduler, ("param_groups", group.name, "scheduler"), *runtime)
         for group in settings.groups
         if group.scheduler is not None and not group.freeze
     }
-    return _transformation(settings, schedule, schedules), schedule
+    return schedule, by_group
 
 
-def _schedule(config: Any, keys: tuple[str, ...], run_steps: Any) -> Schedule:
+def _schedule(config: Any, keys: tuple[str, ...], run_steps: Any, resume_step: Any) -> Schedule:
     """A schedule given built, as it is (its caller gave it its run length: a trainer that
     resumes passes the schedule the resume check gave), else built by ``build_lr_scheduler``
-    with ``run_steps``; a
-    plain mapping as a node at ``keys``, so that its errors name the field where it sits
-    (``param_groups.head.scheduler.lr``), as a Hydra node's do."""
+    with ``run_steps`` and ``resume_step``; a plain mapping as a node at ``keys``, so that its
+    errors name the field where it sits (``param_groups.head.scheduler.lr``), as a Hydra
+    node's do."""
     if isinstance(config, Schedule):
         return config
     if isinstance(config, Mapping) and not isinstance(config, DictConfig):
@@ -110,11 +137,11 @@ def _schedule(config: Any, keys: tuple[str, ...], run_steps: Any) -> Schedule:
         try:
             node: Any = OmegaConf.create(nested)
         except (ValueError, TypeError):  # a value OmegaConf does not hold (a NumPy scalar)
-            return build_lr_scheduler(config, run_steps=run_steps)
+            return build_lr_scheduler(config, run_steps=run_steps, resume_step=resume_step)
         for key in keys:
             node = node[key]
-        return build_lr_scheduler(node, run_steps=run_steps)
-    return build_lr_scheduler(config, run_steps=run_steps)
+        return build_lr_scheduler(node, run_steps=run_steps, resume_step=resume_step)
+    return build_lr_scheduler(config, run_steps=run_steps, resume_step=resume_step)
 
 
 def _transformation(

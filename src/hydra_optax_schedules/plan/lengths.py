@@ -117,6 +117,7 @@ def cooldown_branch(config: NormalizedConfig, prefix: str) -> int | None:
     """``S``, the step a branched cooldown starts at: ``cooldown_start``, or the step nearest
     ``cooldown_start_fraction * D`` (:func:`nearest_step`); ``None`` without a branch."""
     step, fraction = config.cooldown_start, config.cooldown_start_fraction
+    assert not isinstance(step, str)  # "resume" is the resume step once normalized
     if fraction is None:
         return step
     if step is not None:

@@ -22,16 +22,25 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from hydra_optax_schedules.config.normalize import NormalizedConfig, normalize
+from hydra_optax_schedules.config.schema import SchedulerConfig
 from hydra_optax_schedules.config.units import LENGTHS, BaseCounts
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.evaluate.indexed import piece_index
-from hydra_optax_schedules.messages import counted_in_steps, run_steps_invalid
+from hydra_optax_schedules.messages import (
+    both_set,
+    counted_in_steps,
+    invalid,
+    needs_resume_step,
+    resume_step_invalid,
+    run_steps_invalid,
+)
 from hydra_optax_schedules.values import MAX_STEPS, as_number
 
-__all__ = ["FEW_SEGMENTS", "StepUnits", "counted_config", "step_units"]
+__all__ = ["FEW_SEGMENTS", "StepUnits", "counted_config", "resume_in_unit", "step_units"]
 
 #: Up to this many segments, JAX selects each segment's numbers (cheaper than gathers);
 #: beyond, they are gathered after one table lookup: a program whose size is constant.
@@ -217,6 +226,44 @@ def counted_config(
         lengths["decay_steps"] = length
     counted = dataclasses.replace(config.as_config(), units=None, **lengths)
     return normalize(counted, prefix)
+
+
+def resume_in_unit(
+    config: SchedulerConfig, base: BaseCounts, units: StepUnits, prefix: str, resume_step: Any
+) -> SchedulerConfig:
+    """``config`` whose ``cooldown_start`` is ``"resume"``, under a unit other than steps: the
+    branch point given as ``units.cooldown_start``, the count ``c(resume_step)`` in the unit
+    (an epoch is ``samples_per_epoch`` samples: a count that is no decimal number of epochs
+    is refused), so that the saved config counts in one unit."""
+    if resume_step is None:
+        raise needs_resume_step(prefix)
+    step = as_number(resume_step)
+    if not isinstance(step, int) or not 0 <= step <= MAX_STEPS:
+        raise resume_step_invalid(resume_step)
+    node = base.config
+    if node.cooldown_start is not None:
+        raise both_set(
+            prefix,
+            "cooldown_start",
+            config.cooldown_start,
+            "units.cooldown_start",
+            node.cooldown_start,
+        )
+    count = units.count_at(step)
+    value: int | float = count
+    if node.samples_per_epoch is not None:
+        epochs = Fraction(count, node.samples_per_epoch)
+        value = int(epochs) if epochs.denominator == 1 else float(epochs)
+        if Fraction(repr(value)) != epochs:
+            raise invalid(
+                prefix,
+                "cooldown_start",
+                config.cooldown_start,
+                f"resume_step={step} is at {count} samples, {epochs} epochs, which no decimal "
+                f"number of epochs gives; set {prefix}units.cooldown_start",
+            )
+    node = dataclasses.replace(node, cooldown_start=value)
+    return dataclasses.replace(config, cooldown_start=None, units=node)
 
 
 def _base_name(unit: str) -> str:

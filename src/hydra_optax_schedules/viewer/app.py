@@ -75,7 +75,7 @@ LR_KEY = tables.LR_KEY
 RUN_LENGTH_KEY = "steps"
 #: The viewer's own options: previewing an app's config (``--config-name``), they are set
 #: whether or not that config has such a key (``steps=...`` is given as ``++steps=...``).
-OPTIONS = (RUN_LENGTH_KEY, "terminal_plot", "csv_every_step", "log_scale")
+OPTIONS = (RUN_LENGTH_KEY, "terminal_plot", "csv_every_step", "log_scale", "resume_step")
 #: The callback that compares a sweep's schedules, as the viewer's config and an app's name it.
 COMPARE_CALLBACK = "hydra.callbacks.compare_schedules"
 _BUILDERS = {BUILDER_TARGET, f"{build_schedule.__module__}.{build_schedule.__name__}"}
@@ -121,10 +121,11 @@ def _view(cfg: DictConfig) -> float:
     steps = run_length(cfg, RUN_LENGTH_KEY, nodes)
     every_step = check_csv_every_step(cfg.get("csv_every_step", False), steps)
     log_scale = check_flag("log_scale", cfg.get("log_scale", False))
-    schedules = {key: build_with_run_length(node, steps) for key, node in nodes}
+    resume_step = check_resume_step(cfg.get("resume_step"))
+    schedules = {key: build_with_run_length(node, steps, resume_step) for key, node in nodes}
     sampled, summaries = preview(schedules, steps)
     optimizers = group_view.preview_optimizers(
-        cfg, schedules, sampled[0].steps, steps, cfg.get("params")
+        cfg, schedules, sampled[0].steps, steps, cfg.get("params"), resume_step
     )
     columns = [column_name(key) for key in schedules]
     group_columns = [column for optimizer in optimizers for column in optimizer.columns()]
@@ -273,6 +274,20 @@ def run_length(cfg: DictConfig, key: str | None, nodes: list[tuple[str, DictConf
     )
 
 
+def check_resume_step(value: Any) -> int | None:
+    """The viewer's ``resume_step`` (``None``, or a step in ``[0, 2**63)``), or a
+    :class:`ViewerError` naming it."""
+    if value is None:
+        return None
+    is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not is_int or not 0 <= value <= MAX_STEPS:
+        raise ViewerError(
+            f"resume_step={value!r} is invalid: expected the step a run resumes at, a whole "
+            "number of steps in [0, 2**63 - 1] (it previews cooldown_start=resume)"
+        )
+    return int(value)
+
+
 def check_flag(name: str, value: Any) -> bool:
     """A viewer option that is true or false, or a :class:`ViewerError` naming it."""
     if not isinstance(value, bool):
@@ -316,15 +331,22 @@ def schedule_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
         yield path, OmegaConf.select(cfg, path)
 
 
-def build_with_run_length(node: DictConfig, steps: int) -> Schedule:
+def build_with_run_length(node: DictConfig, steps: int, resume_step: int | None = None) -> Schedule:
     """Build the schedule at ``node`` with the run length ``steps``, as a training app gives
-    it: ``instantiate(node, run_steps=steps)``. A node that leaves ``decay_steps`` unset (or 0)
-    takes it; one that sets another value is an error naming both. An error that names
-    ``run_steps`` says that it is the viewer's ``steps``.
+    it: ``instantiate(node, run_steps=steps, resume_step=resume_step)``. A node that leaves
+    ``decay_steps`` unset (or 0) takes it; one that sets another value is an error naming
+    both. An error that names ``run_steps`` (or ``resume_step``) says that it is the viewer's
+    ``steps`` (or ``resume_step``).
     """
     try:
-        return build_lr_scheduler(node, run_steps=steps)
+        return build_lr_scheduler(node, run_steps=steps, resume_step=resume_step)
     except ScheduleConfigError as error:
+        if "resume_step=" in str(error):
+            given = "none is given" if resume_step is None else f"it is {resume_step}"
+            raise ScheduleConfigError(
+                f"{error} (lrview's option resume_step: {given}; e.g. resume_step=4000)",
+                field=error.field,
+            ) from None
         if "run_steps=" in str(error):
             raise ScheduleConfigError(
                 f"{error} (lrview passes steps={steps} as run_steps)", field=error.field

@@ -237,7 +237,8 @@ def _job_schedules(config: DictConfig, run_length_key: str | None) -> tuple[Sche
             f"no schedule in the config (a node whose _target_ is {BUILDER_TARGET})"
         )
     steps = app.run_length(config, run_length_key, nodes)
-    built = {key: app.build_with_run_length(node, steps) for key, node in nodes}
+    resume_step = app.check_resume_step(config.get("resume_step"))  # lrview's option
+    built = {key: app.build_with_run_length(node, steps, resume_step) for key, node in nodes}
     sampled, summaries = app.preview(built, steps)
     return tuple(
         ScheduleRecord(

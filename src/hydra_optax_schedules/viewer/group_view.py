@@ -97,10 +97,16 @@ def check_params(value: Any) -> list[str] | None:
 
 
 def preview_optimizers(
-    cfg: DictConfig, schedules: dict[str, Schedule], grid: np.ndarray, steps: int, params: Any
+    cfg: DictConfig,
+    schedules: dict[str, Schedule],
+    grid: np.ndarray,
+    steps: int,
+    params: Any,
+    resume_step: int | None = None,
 ) -> list[OptimizerPreview]:
     """Every optimizer in ``cfg`` previewed at the steps ``grid`` (``schedules``: every
-    schedule of the config, built with the run's length, whose boundaries ``grid`` holds)."""
+    schedule of the config, built with the run's length and ``resume_step``, whose
+    boundaries ``grid`` holds)."""
     nodes = list(optimizer_nodes(cfg))
     if not nodes:
         if params is not None:
@@ -118,7 +124,7 @@ def preview_optimizers(
     ends = sampling.segment_ends(spans, steps)
     previews = []
     for key, node in nodes:
-        applied, curves = groups.preview_groups(cfg, key, paths, grid, steps, ends)
+        applied, curves = groups.preview_groups(cfg, key, paths, grid, steps, ends, resume_step)
         previews.append(OptimizerPreview(key, str(node.get("name")), tuple(curves), applied))
     return previews
 

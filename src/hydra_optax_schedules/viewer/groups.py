@@ -214,6 +214,7 @@ def preview_groups(
     grid: np.ndarray,
     steps: int,
     ends: Sequence[int],
+    resume_step: int | None = None,
 ) -> tuple[AppliedCurves, list[GroupCurve]]:
     """The values of the optimizer at ``key`` in ``cfg`` at any steps, and the curves of each
     of its labels at the steps ``grid`` (each of its schedules given the run length
@@ -227,12 +228,13 @@ def preview_groups(
         grid: The previewed steps, increasing from 0 to ``steps``.
         steps: The run's length.
         ends: The phase boundaries (:func:`.sampling.segment_ends`), for the means.
+        resume_step: The step a resumed run continues from (``cooldown_start: resume``).
     """
     if params is None:
         node, tree = _representative(cfg, key)
     else:
         node, tree = OmegaConf.select(cfg, key), parameter_tree(params)
-    tx, _ = build_optimizer(node, run_steps=steps)
+    tx, _ = build_optimizer(node, run_steps=steps, resume_step=resume_step)
     applied = AppliedCurves(tx, tree)
     values = applied(grid)
     order = [str(name) for name in (node.get("param_groups") or {})] + [DEFAULT_GROUP]
