@@ -95,3 +95,20 @@ def test_the_names_of_0_2_0s_config_module_still_resolve():
     assert config.BUILDER_TARGET == "hydra_optax_schedules.build_schedule"
     with pytest.raises(AttributeError, match="has no attribute 'NOPE'"):
         config.NOPE  # noqa: B018
+
+
+def test_scheduler_config_stays_a_structured_config_for_omegaconf_2_3():
+    # A user's ConfigStore node (xlstm-jax stores its dataclasses): OmegaConf 2.3 types no
+    # Union, so a field that takes an int or "resume" is Any, checked when the schedule is built.
+    from omegaconf import OmegaConf
+
+    schema = OmegaConf.structured(SchedulerConfig)
+    assert schema.cooldown_start is None
+    fields = {"lr": 1.0, "name": "linear", "decay_steps": 100, "cooldown_steps": 10}
+    node = OmegaConf.merge(schema, fields | {"cooldown_start": 40})
+    branched = build_lr_scheduler(SchedulerConfig(**fields, cooldown_start=40))
+    assert [build_lr_scheduler(node)(s) for s in (39, 45)] == [branched(39), branched(45)]
+    node = OmegaConf.merge(schema, fields | {"cooldown_start": "resume"})
+    assert build_lr_scheduler(node, resume_step=40)(45) == branched(45)
+    with pytest.raises(ScheduleConfigError, match="cooldown_start"):
+        build_lr_scheduler(OmegaConf.merge(schema, fields | {"cooldown_start": "later"}))

@@ -58,8 +58,10 @@ def _build(
     none_to_zero_for_ints: bool,
 ) -> ConfigT:
     """``config_class`` from a mapping; ``prefix`` names where it sits (``"stages[1]."``)."""
-    hints = typing.get_type_hints(config_class)
     fields = {f.name: f for f in dataclasses.fields(cast(Any, config_class)) if f.init}
+    # A field's "type" in its metadata: the type to read, where the annotation is wider.
+    hints = typing.get_type_hints(config_class)
+    hints |= {name: f.metadata["type"] for name, f in fields.items() if "type" in f.metadata}
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:

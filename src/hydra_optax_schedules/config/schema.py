@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from hydra_optax_schedules.config.parse import parse_dataclass
@@ -206,7 +206,12 @@ class SchedulerConfig:
     cooldown_fraction: float | None = None
     power: float = 2.0
     timescale: float = 10000.0
-    cooldown_start: int | Literal["resume"] | None = None
+    # Any for OmegaConf 2.3 (Hydra 1.3), which cannot type a Union in a structured config
+    # (OmegaConf.structured(SchedulerConfig), a user's ConfigStore node); from_dict reads the
+    # field's "type".
+    cooldown_start: Any | None = field(
+        default=None, metadata={"type": int | Literal["resume"] | None}
+    )
     cycles: int = 1
     cycle_mult: float = 1.0
     cycle_decay: float = 1.0

@@ -116,8 +116,9 @@ def warmup_cooldown(config: NormalizedConfig, prefix: str) -> tuple[int, int]:
 def cooldown_branch(config: NormalizedConfig, prefix: str) -> int | None:
     """``S``, the step a branched cooldown starts at: ``cooldown_start``, or the step nearest
     ``cooldown_start_fraction * D`` (:func:`nearest_step`); ``None`` without a branch."""
-    step, fraction = config.cooldown_start, config.cooldown_start_fraction
-    assert not isinstance(step, str)  # "resume" is the resume step once normalized
+    step: int | None = config.cooldown_start  # "resume" is the resume step once normalized
+    fraction = config.cooldown_start_fraction
+    assert not isinstance(step, str)
     if fraction is None:
         return step
     if step is not None:
