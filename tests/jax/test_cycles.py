@@ -39,6 +39,7 @@ from support.composed_reference import (
     named_values,
     rewarmup_length,
 )
+from support.lanes import every_pair
 
 LR = 3e-3
 FAMILIES = [
@@ -83,17 +84,19 @@ def case_id(case):
     return "-".join(f"{k}={v}" for k, v in case.items() if k != "lr")
 
 
-# A jit compile per case: the default lane runs the 30 cases (f, c, n) with f - c - n a multiple
-# of 3, among which every family with every cycle pattern, every family with every lengths,
-# every cycle pattern with every lengths; the full lane every case.
-SAMPLED_CASES = [
-    pytest.param(case, id=case_id(case), marks=[] if (f - c - n) % 3 == 0 else [pytest.mark.full])
-    for (f, c, n), case in zip(
-        itertools.product(range(len(FAMILIES)), range(len(CYCLES)), range(len(LENGTHS))),
-        CASES,
-        strict=True,
-    )
-]
+# A jit compile per case: the default lane runs 30 of the 90, which hold every family with
+# every cycle pattern and with every lengths, and every cycle pattern with every lengths; the
+# full lane every case.
+SAMPLED_CASES = every_pair(
+    CASES,
+    [
+        lambda case: case["name"],
+        lambda case: tuple(case.get(key) for key in ("cycles", "cycle_mult", "cycle_decay")),
+        lambda case: (case.get("rewarmup_steps"), case.get("rewarmup_fraction")),
+        lambda case: (case["decay_steps"], case["warmup_steps"], case["cooldown_steps"]),
+    ],
+    case_id,
+)
 
 
 @pytest.mark.parametrize("case", SAMPLED_CASES)

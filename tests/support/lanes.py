@@ -41,3 +41,33 @@ def default_lane_examples(examples: int) -> settings:
     if settings.get_current_profile_name() == DEFAULT_LANE_PROFILE:
         return settings(max_examples=min(examples, settings.default.max_examples))
     return settings()
+
+
+def every_pair(
+    cases: Iterable[Any], factors: Iterable[Callable[[Any], Hashable]], ids: Callable[[Any], str]
+) -> list[Any]:
+    """``cases`` as pytest params: in the default lane, a few cases that together hold every
+    pair of values of two ``factors`` that ``cases`` hold (greedily: the case that holds the
+    most pairs not held yet, the first of equals, until all are held); every other case is
+    marked ``full`` (the full lane runs them all)."""
+    cases, factors = list(cases), list(factors)
+
+    def pairs(case: Any) -> set[tuple[int, Hashable, int, Hashable]]:
+        values = [factor(case) for factor in factors]
+        return {
+            (i, values[i], j, values[j])
+            for i in range(len(values))
+            for j in range(i + 1, len(values))
+        }
+
+    of_case = [pairs(case) for case in cases]
+    missing = set().union(*of_case)
+    chosen = set()
+    while missing:
+        best = max(range(len(cases)), key=lambda n: len(of_case[n] & missing))
+        chosen.add(best)
+        missing -= of_case[best]
+    return [
+        pytest.param(case, id=ids(case), marks=[] if n in chosen else [pytest.mark.full])
+        for n, case in enumerate(cases)
+    ]
