@@ -38,11 +38,12 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from report import print_composed, print_optimizer, print_table, print_units
-from sections.common import FULL, SMOKE, machine
+from sections.common import FULL, SMOKE, Sizes, machine
 from sections.composed import bench_composed
 from sections.host_eval import bench_host_eval
 from sections.jit import bench_jit
@@ -51,6 +52,21 @@ from sections.startup import bench_startup
 from sections.sweep import bench_sweep
 from sections.train_step import bench_train_step
 from sections.units import bench_units
+
+#: Every section of the JSON, in the order a full run measures them (the start-up first, while
+#: this process is still idle: the app starts in subprocesses). The tests read the names here.
+SECTIONS: dict[str, Callable[[Sizes], dict[str, float]]] = {
+    "startup": lambda sizes: bench_startup(sizes.startup_runs),
+    "host_eval": bench_host_eval,
+    "jit_vectorized": bench_jit,
+    "train_step": bench_train_step,
+    "sweep": lambda sizes: bench_sweep(sizes.sweep_jobs),
+    "composed": bench_composed,
+    "optimizer": bench_optimizer,
+    "units": bench_units,
+}
+#: The sections ``--only`` runs alone.
+ALONE = ("composed", "optimizer", "units")
 
 
 def main() -> None:
@@ -65,28 +81,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["composed", "optimizer", "units"],
+        choices=ALONE,
         help="run only this section (issue 11's composed schedules, issue 18's optimizer, "
         "issue 20's units)",
     )
     args = parser.parse_args()
     sizes = SMOKE if args.smoke else FULL
     started = time.perf_counter()
-    only = {"composed": bench_composed, "optimizer": bench_optimizer, "units": bench_units}
-    if args.only:
-        results: dict[str, Any] = {args.only: only[args.only](sizes)}
-    else:
-        results = {
-            # First, while this process is still idle: the app starts in subprocesses.
-            "startup": bench_startup(sizes.startup_runs),
-            "host_eval": bench_host_eval(sizes),
-            "jit_vectorized": bench_jit(sizes),
-            "train_step": bench_train_step(sizes),
-            "sweep": bench_sweep(sizes.sweep_jobs),
-            "composed": bench_composed(sizes),
-            "optimizer": bench_optimizer(sizes),
-            "units": bench_units(sizes),
-        }
+    names = [args.only] if args.only else list(SECTIONS)
+    results: dict[str, Any] = {name: SECTIONS[name](sizes) for name in names}
     results["meta"] = {
         **machine(),
         "smoke": args.smoke,

@@ -23,6 +23,10 @@ exponential     ``a * (b / a) ** x``  (continuous, not staircase)
 inverse_sqrt    ``a * sqrt(timescale / (timescale + t))`` (over steps)        ``timescale``
 ==============  ============================================================  ===========
 
+Each built-in shape also gives its *steepest slope* per step over a piece (``Shape.steepest``,
+registered beside its formula): the plan refuses a piece whose slope float32 does not hold
+(``plan/assemble.py``). A user's shape has none, and is checked finite at its ends instead.
+
 A registered shape's *roles* say where a config may use it: as a ``family`` (the main phase
 of ``scheduler=<name>``), as a ``stage`` shape, as a ``warmup`` or a ``cooldown`` shape.
 """
@@ -99,6 +103,10 @@ class Shape:
             ``a, b > 0``). Evaluated over many pieces at once, a total shape reads the other
             pieces' values as they are; another gets stand-ins, so its discarded values (and
             their derivatives) stay finite.
+        steepest: The steepest slope per step of a piece, ``steepest(c)`` from its
+            coefficients (``a``, ``b``, ``length``, the params), for the plan's float32 check;
+            ``None`` (a user's shape, and ``sqrt``, whose slope is unbounded at its start where
+            :func:`zero_at_zero` keeps the derivative finite): not checked.
     """
 
     name: str
@@ -108,6 +116,7 @@ class Shape:
     roles: frozenset[str]
     holds: bool = False
     total: bool = False
+    steepest: Callable[[Mapping[str, float]], float] | None = field(default=None, compare=False)
 
     def value(self, xp: Any, t: Any, c: Mapping[str, Any]) -> Any:
         """The value at local step ``t`` from a piece's coefficients ``c`` (``a``, ``b``,
@@ -182,6 +191,19 @@ def register_shape(
         ...     return b + (a - b) * ((1 + xp.cos(xp.pi * x)) / 2) ** exponent
         >>> shape = register_shape("cosine_pow", cosine_pow, params={"exponent": 1.0})
     """
+    return _register(name, formula, params=params, over=over, roles=roles)
+
+
+def _register(
+    name: str,
+    formula: Callable[..., Any],
+    *,
+    params: Mapping[str, float] | None = None,
+    over: str = "progress",
+    roles: Iterable[str] = ROLES,
+    steepest: Callable[[Mapping[str, float]], float] | None = None,
+) -> Shape:
+    """:func:`register_shape`, and for a built-in shape its ``steepest`` slope."""
     if not (isinstance(name, str) and name.isidentifier()):
         raise ValueError(f"register_shape: name={name!r} is invalid: expected an identifier")
     if name in RESERVED_NAMES or name in BUILTIN_SHAPES:
@@ -202,7 +224,7 @@ def register_shape(
             raise ValueError(f"register_shape: {name}.{param}={default!r} is not a number")
         if not math.isfinite(default):
             raise ValueError(f"register_shape: {name}.{param}={default!r} is not finite")
-    shape = Shape(name, formula, MappingProxyType(params), over, roles)
+    shape = Shape(name, formula, MappingProxyType(params), over, roles, steepest=steepest)
     shape = dataclasses.replace(shape, holds=_check_formula(shape), total=_is_total(shape))
     SHAPES[name] = shape
     for listener in _listeners:
@@ -333,15 +355,62 @@ def _inverse_sqrt(xp: Any, t: Any, a: Any, b: Any, timescale: Any) -> Any:
     return a / xp.sqrt(1 + t / timescale)
 
 
-# The built-in shapes, registered as a user registers one; their roles are what each meant
-# before shapes could be registered (a sqrt warmup would start with an infinite slope).
-register_shape("constant", _constant, roles=["stage"])
-register_shape("linear", _linear)
-register_shape("cosine", _cosine)
-register_shape("sqrt", _sqrt, roles=["stage", "cooldown"])
-register_shape("exponential", _exponential, roles=["family", "stage"])
-register_shape("polynomial", _polynomial, params={"power": 2.0}, roles=["family", "stage"])
-register_shape(
-    "inverse_sqrt", _inverse_sqrt, params={"timescale": 10000.0}, over="steps", roles=["family"]
+# The steepest slope per step of a piece of each built-in shape, from its coefficients ``c``
+# (``a``, ``b``, ``length``, the params).
+
+
+def _flat(c: Mapping[str, float]) -> float:
+    """``0``: the value holds."""
+    return 0.0
+
+
+def _linear_slope(c: Mapping[str, float]) -> float:
+    """``|a - b| / L``, everywhere."""
+    return abs(c["a"] - c["b"]) / c["length"]
+
+
+def _cosine_slope(c: Mapping[str, float]) -> float:
+    """``|a - b| * pi / (2 L)``, halfway."""
+    return abs(c["a"] - c["b"]) * math.pi / (2 * c["length"])
+
+
+def _polynomial_slope(c: Mapping[str, float]) -> float:
+    """``|a - b| * power / L``, at its start; for ``power < 1`` its slope grows without bound
+    towards its end, where :func:`zero_at_zero` keeps the derivative finite."""
+    return abs(c["a"] - c["b"]) * c["power"] / c["length"]
+
+
+def _exponential_slope(c: Mapping[str, float]) -> float:
+    """``max(a, b) * |log(b / a)| / L``, at the larger end."""
+    return max(c["a"], c["b"]) * abs(math.log(c["b"] / c["a"])) / c["length"]
+
+
+def _inverse_sqrt_slope(c: Mapping[str, float]) -> float:
+    """``a / (2 timescale)``, at its start."""
+    return c["a"] / (2 * c["timescale"])
+
+
+# The built-in shapes, registered as a user registers one, with their steepest slopes; their
+# roles are what each meant before shapes could be registered (a sqrt warmup would start with
+# an infinite slope).
+_register("constant", _constant, roles=["stage"], steepest=_flat)
+_register("linear", _linear, steepest=_linear_slope)
+_register("cosine", _cosine, steepest=_cosine_slope)
+_register("sqrt", _sqrt, roles=["stage", "cooldown"])
+_register("exponential", _exponential, roles=["family", "stage"], steepest=_exponential_slope)
+_register(
+    "polynomial",
+    _polynomial,
+    params={"power": 2.0},
+    roles=["family", "stage"],
+    steepest=_polynomial_slope,
+)
+_register(
+    "inverse_sqrt",
+    _inverse_sqrt,
+    params={"timescale": 10000.0},
+    over="steps",
+    roles=["family"],
+    steepest=_inverse_sqrt_slope,
 )
 BUILTIN_SHAPES.update(SHAPES)

@@ -46,6 +46,7 @@ from support.entry_paths import (
     with_runtime_length,
 )
 from support.generators import configs
+from support.lanes import default_lane_examples
 from support.reference import FAMILIES, reference_lr
 from support.tolerance import host_tolerance
 
@@ -103,6 +104,7 @@ def every_path(fields):
     return {path: quiet(run, fields) for path, run in runs.items()}
 
 
+@default_lane_examples(15)  # each example builds through every path, some twice
 @given(partial_configs())
 def test_every_path_builds_the_same_schedule(fields):
     schedules = every_path(fields)

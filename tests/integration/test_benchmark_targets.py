@@ -17,20 +17,12 @@ from typing import Any
 
 import pytest
 
+from support.benchmark_run import benchmark_sections
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 HEADING = "## Targets"
-# The sections of the JSON that benchmarks/run.py writes.
-SECTIONS = (
-    "startup",
-    "host_eval",
-    "jit_vectorized",
-    "train_step",
-    "sweep",
-    "composed",
-    "optimizer",
-    "units",
-)
+SECTIONS = benchmark_sections()  # of the JSON that benchmarks/run.py writes
 
 TARGETS_MODULE = runpy.run_path(str(ROOT / "benchmarks" / "targets.py"))
 TARGETS: tuple[Any, ...] = TARGETS_MODULE["TARGETS"]

@@ -15,21 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from support.benchmark_run import benchmark_sections
+
 # The full lane (CI): the smoke run times every section, about 20 s.
 pytestmark = pytest.mark.full
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
 TARGETS = SCRIPT.with_name("targets.py")
-SECTIONS = (
-    "startup",
-    "host_eval",
-    "jit_vectorized",
-    "train_step",
-    "sweep",
-    "composed",
-    "optimizer",
-    "units",
-)
+SECTIONS = benchmark_sections()  # of the JSON that benchmarks/run.py writes
 
 
 def test_smoke_run_writes_every_section_with_numbers(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from hydra_optax_schedules import (
 
 from support.composed_checks import assert_boundaries_exact, assert_matches_reference, build
 from support.composed_reference import composed_lr, named_values
+from support.lanes import one_per_kind
 
 LR = 3e-3
 
@@ -62,7 +63,20 @@ def case_id(case):
     return "-".join(f"{k}={v}" for k, v in case.items() if k not in ("lr", "stages"))
 
 
-@pytest.mark.parametrize("case", CASES, ids=case_id)
+FAMILY_KEYS = {key for family, _, _ in FAMILIES for key in family}
+
+
+def branch_kind(case):
+    """The family and where the branch is: at the warmup's end (no main phase), in the main
+    phase, at its end, or past it (the main phase's final value held until the branch)."""
+    W, S, D = case["warmup_steps"], case["cooldown_start"], case["decay_steps"]
+    where = "warmup end" if S == W else "main" if S < D else "end" if S == D else "past"
+    return json.dumps({k: v for k, v in case.items() if k in FAMILY_KEYS}), where
+
+
+# A jit compile per case: the default lane runs one branch of each kind for every family (the
+# other cooldown, the other branches of the same kind: the full lane).
+@pytest.mark.parametrize("case", one_per_kind(CASES, branch_kind, case_id))
 def test_every_family_branches_off_any_step_as_the_spec_says(case):
     assert_matches_reference(case)
     assert_boundaries_exact(case)

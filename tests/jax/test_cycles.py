@@ -39,6 +39,7 @@ from support.composed_reference import (
     named_values,
     rewarmup_length,
 )
+from support.lanes import every_pair
 
 LR = 3e-3
 FAMILIES = [
@@ -83,12 +84,19 @@ def case_id(case):
     return "-".join(f"{k}={v}" for k, v in case.items() if k != "lr")
 
 
-# A jit compile per case: the default lane runs every other case (each family among them),
-# the full lane every case.
-SAMPLED_CASES = [
-    pytest.param(case, id=case_id(case), marks=[] if n % 2 == 0 else [pytest.mark.full])
-    for n, case in enumerate(CASES)
-]
+# A jit compile per case: the default lane runs 30 of the 90, which hold every family with
+# every cycle pattern and with every lengths, and every cycle pattern with every lengths; the
+# full lane every case.
+SAMPLED_CASES = every_pair(
+    CASES,
+    [
+        lambda case: case["name"],
+        lambda case: tuple(case.get(key) for key in ("cycles", "cycle_mult", "cycle_decay")),
+        lambda case: (case.get("rewarmup_steps"), case.get("rewarmup_fraction")),
+        lambda case: (case["decay_steps"], case["warmup_steps"], case["cooldown_steps"]),
+    ],
+    case_id,
+)
 
 
 @pytest.mark.parametrize("case", SAMPLED_CASES)

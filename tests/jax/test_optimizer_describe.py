@@ -3,10 +3,17 @@ optimizer's init assigns them."""
 
 from __future__ import annotations
 
+import warnings
+
 import jax.numpy as jnp
 import pytest
 
-from hydra_optax_schedules import ScheduleConfigError, build_optimizer, describe_param_groups
+from hydra_optax_schedules import (
+    IgnoredFieldWarning,
+    ScheduleConfigError,
+    build_optimizer,
+    describe_param_groups,
+)
 
 PARAMS = {
     "embed": {"table": jnp.zeros((10, 4))},
@@ -53,3 +60,22 @@ def test_the_same_errors_as_init():
         tx.init(PARAMS)
     assert str(described.value) == str(initialized.value)
     assert "param_groups.x.match[0]='decoder' matches no parameter" in str(described.value)
+
+
+def test_building_and_describing_warn_once_for_each_field_without_effect():
+    # sgd has no beta2, and a weight decay of 0 no exclusion patterns.
+    config = {**CONFIG, "name": "sgd", "beta2": 0.9, "weight_decay": 0.0}
+
+    def ignored_warnings(*calls):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # every warning, even one repeated at a line
+            for call in calls:
+                call()
+        return [str(w.message) for w in caught if issubclass(w.category, IgnoredFieldWarning)]
+
+    built = ignored_warnings(lambda: build_optimizer(config))
+    assert len(built) == 1 and "beta2=0.9" in built[0] and "weight_decay_exclude" in built[0]
+    both = ignored_warnings(
+        lambda: build_optimizer(config), lambda: describe_param_groups(config, PARAMS)
+    )
+    assert both == built

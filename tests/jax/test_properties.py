@@ -33,6 +33,7 @@ from hydra_optax_schedules.config import SCHEDULE_NAMES
 from hydra_optax_schedules.shapes import HOST
 
 from support.generators import STEPS_PER_EXAMPLE, build, configs, examples, reference
+from support.lanes import default_lane_examples
 from support.reference import reference_lr
 from support.tolerance import (
     HOST_ATOL_PER_PEAK,
@@ -69,6 +70,7 @@ def test_values_are_finite_non_negative_and_within_the_lrs_the_config_names(exam
         assert np.all(values <= max(named) + slack), (values.max(), named)
 
 
+@default_lane_examples(20)  # each example compiles its program (and traces it twice more)
 @given(examples())
 def test_host_numpy_eager_jit_and_vmap_agree(example):
     case, steps = example

@@ -15,6 +15,7 @@ from hydra.utils import instantiate
 
 from hydra_optax_schedules import SchedulerConfig, build_lr_scheduler
 
+from support.lanes import one_per_kind
 from support.reference import reference_lr, resolve_lengths
 
 DECAYING = ("linear", "cosine", "exponential", "polynomial")
@@ -46,14 +47,17 @@ def is_valid(case):
     return not (case["name"] == "exponential" and not case.get("end_lr_factor"))
 
 
-def check(case, steps=None):
-    """Host, NumPy and jit values equal the reference over every step and far past the end."""
+def check(case, steps=None, jit=True):
+    """Host, NumPy and (``jit``) jit values equal the reference over every step and far past
+    the end."""
     schedule = build_lr_scheduler(SchedulerConfig(**case))
     D = case.get("decay_steps") or 50
     steps = steps or [-3, *range(0, D + 4), 2 * D, 10**7, 2**31 - 1]
     want = np.array([reference_lr(s, **case) for s in steps])
     np.testing.assert_allclose([schedule(s) for s in steps], want, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(schedule(np.array(steps)), want, rtol=1e-12, atol=1e-15)
+    if not jit:
+        return
     jitted = np.asarray(jax.jit(schedule)(jnp.array(steps, dtype=jnp.int32)))
     peak = max(case["lr"], case.get("warmup_start_lr", 0.0), case.get("cooldown_lr", 0.0))
     np.testing.assert_allclose(jitted, want, rtol=5e-6, atol=5e-7 * peak)
@@ -129,31 +133,70 @@ def ids(case):
     return ",".join(f"{k}={v}" for k, v in case.items())
 
 
-@pytest.mark.parametrize("case", WARMUPS, ids=ids)
+def phases(case):
+    """The family and the phases the case has, each with its shape: what its compiled program
+    is made of (the cases of one kind differ in their numbers only)."""
+    D = case.get("decay_steps")
+    fraction = 0.2 if case["name"] == "wsd" and not case.get("cooldown_steps") else None
+    W, C = resolve_lengths(
+        D,
+        case.get("warmup_steps", 0),
+        case.get("cooldown_steps", 0),
+        case.get("warmup_fraction"),
+        case.get("cooldown_fraction", fraction),
+    )
+    main = D is None or D - W - C > 0
+    return (
+        case["name"],
+        W > 0 and case.get("warmup_shape"),
+        main,
+        C > 0 and case.get("cooldown_shape"),
+    )
+
+
+def sampled(cases):
+    """A jit compile per case: the default lane compiles one case of each kind (``phases``) and
+    checks every case on the host and in NumPy (``test_every_case_on_the_host_and_in_numpy``);
+    the full lane compiles every case."""
+    return one_per_kind(cases, phases, ids)
+
+
+@pytest.mark.parametrize("case", sampled(WARMUPS))
 def test_warmup_from_a_start_lr_with_either_shape(case):
     check(case)
 
 
-@pytest.mark.parametrize("case", COOLDOWNS, ids=ids)
+@pytest.mark.parametrize("case", sampled(COOLDOWNS))
 def test_cooldown_shapes_start_where_the_main_phase_ends(case):
     check(case)
 
 
-@pytest.mark.parametrize("case", FRACTIONS, ids=ids)
+@pytest.mark.parametrize("case", sampled(FRACTIONS))
 @pytest.mark.filterwarnings("ignore::hydra_optax_schedules.IgnoredFieldWarning")  # 0-step phases
 def test_fractions_of_the_run(case):
     check(case)
 
 
-@pytest.mark.parametrize("case", POLYNOMIALS, ids=ids)
+@pytest.mark.parametrize("case", sampled(POLYNOMIALS))
 def test_polynomial(case):
     check(case)
 
 
-@pytest.mark.parametrize("case", INVERSE_SQRTS, ids=ids)
+@pytest.mark.parametrize("case", sampled(INVERSE_SQRTS))
 @pytest.mark.filterwarnings("ignore::hydra_optax_schedules.IgnoredFieldWarning")  # no main phase
 def test_inverse_sqrt(case):
     check(case)
+
+
+@pytest.mark.parametrize(
+    "cases",
+    [WARMUPS, COOLDOWNS, FRACTIONS, POLYNOMIALS, INVERSE_SQRTS],
+    ids=["warmups", "cooldowns", "fractions", "polynomials", "inverse_sqrts"],
+)
+@pytest.mark.filterwarnings("ignore::hydra_optax_schedules.IgnoredFieldWarning")  # as above
+def test_every_case_on_the_host_and_in_numpy(cases):
+    for case in cases:
+        check(case, jit=False)
 
 
 def test_the_case_lists_are_not_empty():

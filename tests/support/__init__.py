@@ -15,4 +15,7 @@
 - ``venvs.py``: fresh virtualenvs, the wheel and the release build.
 - ``markdown_blocks.py``: the fenced code blocks of the docs; ``pip_check.py`` stands in for
   ``pip`` in the docs test.
+- ``lanes.py``: how a costly test shares its cases and examples between the default lane and
+  the full lane.
+- ``benchmark_run.py``: the sections ``benchmarks/run.py`` measures, read from its source.
 """

@@ -22,11 +22,16 @@ def build(case):
 
 
 def steps_around(case, far=True):
-    """Every step of the run, the steps before 0 and past the end, and far past it."""
+    """Every step of the run, the steps before 0 and past the end, and far past it.
+
+    The steps past the end go on until there are a power of two of steps in all: eager JAX
+    compiles each operation once per array length, so the cases share a few compiles.
+    """
     bounds = boundaries(case)
     end = max([case.get("decay_steps") or 0, *bounds]) + (case.get("cooldown_steps") or 0)
-    steps = [-3, -1, *range(0, end + 4)]
-    return steps + ([10 * end + 7, 10**6, 2**31 - 1] if far else [])
+    before, far_past = [-3, -1], ([10 * end + 7, 10**6, 2**31 - 1] if far else [])
+    total = 1 << (len(before) + end + 4 + len(far_past) - 1).bit_length()
+    return [*before, *range(0, total - len(before) - len(far_past)), *far_past]
 
 
 def expected(case, steps):

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_module
+
+from hydra_optax_schedules.viewer import app
+from hydra_optax_schedules.viewer.summary import format_summary
 
 from support.composed_reference import composed_lr
 
@@ -125,7 +129,32 @@ REPORTED = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "table"), REPORTED, ids=["cycles", "stages", "multistep"])
+REPORTED_IDS = ["cycles", "stages", "multistep"]
+
+
+@pytest.mark.parametrize(("overrides", "table"), REPORTED, ids=REPORTED_IDS)
+def test_the_summary_of_a_composed_schedule_is_its_phase_table(overrides, table):
+    """The summary lrview prints for these overrides, made in this process (the test below
+    runs lrview on each)."""
+    with initialize_config_module("hydra_optax_schedules.viewer.conf", version_base="1.3"):
+        cfg = compose("viewer", overrides=overrides)
+    nodes = list(app.schedule_nodes(cfg))
+    steps = app.run_length(cfg, app.RUN_LENGTH_KEY, nodes)
+    schedules = {key: app.build_with_run_length(node, steps) for key, node in nodes}
+    _, summaries = app.preview(schedules, steps)
+    lines = format_summary(summaries, overrides).splitlines()
+    first = lines.index(table[0])
+    assert lines[first : first + len(table)] == table
+
+
+# An lrview process each: the first in the default lane, every one in the full lane.
+@pytest.mark.parametrize(
+    ("overrides", "table"),
+    [
+        pytest.param(*case, id=name, marks=[] if n == 0 else [pytest.mark.full])
+        for n, (name, case) in enumerate(zip(REPORTED_IDS, REPORTED, strict=True))
+    ],
+)
 def test_the_phase_table_ends_each_piece_at_the_value_its_own_curve_ends_at(
     tmp_path, overrides, table
 ):

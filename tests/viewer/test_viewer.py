@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_module
+
+from hydra_optax_schedules.viewer import app
 
 from support.composed_reference import composed_lr
 from support.reference import reference_lr
@@ -412,13 +415,36 @@ def assert_one_line_error(proc, *names: str) -> str:
 BAD_STEPS = ["0", "1.5", "abc", "-3", "2**63", str(2**63), "true", "null"]
 
 
+def assert_names_only_steps(line: str) -> None:
+    assert line.startswith("steps=") and "is invalid" in line and "2**63 - 1" in line
+    assert "decay_steps" not in line
+
+
 @pytest.mark.parametrize("value", BAD_STEPS)
+def test_a_bad_run_length_from_the_command_line_is_refused_naming_steps(value):
+    """Whatever the command line's grammar makes of the value (a float, a bool, None, a
+    string), the viewer's run length check refuses it naming ``steps`` (in this process: the
+    test below runs lrview on each value)."""
+    with initialize_config_module("hydra_optax_schedules.viewer.conf", version_base="1.3"):
+        cfg = compose("viewer", overrides=[f"steps={value}"])
+    nodes = list(app.schedule_nodes(cfg))
+    with pytest.raises(app.ViewerError) as error:
+        app.run_length(cfg, app.RUN_LENGTH_KEY, nodes)
+    assert_names_only_steps(str(error.value))
+
+
+# An lrview process each: the first value in the default lane, every value in the full lane.
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(value, marks=[] if n == 0 else [pytest.mark.full])
+        for n, value in enumerate(BAD_STEPS)
+    ],
+)
 def test_a_bad_run_length_is_one_line_naming_steps(tmp_path, value):
     proc = run_viewer(tmp_path, f"steps={value}", status=1, full_error=False)
 
-    line = assert_one_line_error(proc, "steps=")
-    assert "is invalid" in line and "2**63 - 1" in line
-    assert "decay_steps" not in line
+    assert_names_only_steps(assert_one_line_error(proc, "steps="))
     assert not (tmp_path / "run" / "schedule.csv").exists()
 
 
@@ -549,7 +575,9 @@ def test_values_up_to_the_float32_limit_are_drawn_and_averaged(tmp_path):
     assert float(mean) == pytest.approx(3e38 * 101 / 200, **PRINTED)
 
 
-@pytest.mark.parametrize("lr", ["1e308", "1.75e308"])
+# An lrview process each, refused alike (a peak past float32's): the nearer the largest float in
+# the default lane, both in the full lane.
+@pytest.mark.parametrize("lr", [pytest.param("1e308", marks=pytest.mark.full), "1.75e308"])
 def test_a_peak_near_the_largest_float_is_previewed_or_refused_in_one_line(tmp_path, lr):
     """Never a crash in the plots nor "mean inf": the core refuses a peak float32 cannot hold,
     at build time, in one line naming the field."""

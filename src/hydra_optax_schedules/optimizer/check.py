@@ -82,9 +82,13 @@ class Checked:
     prefix: str
 
 
-def checked(config: Any, *, what: str = "build_optimizer", prefix: str = "") -> Checked:
+def checked(
+    config: Any, *, what: str = "build_optimizer", prefix: str = "", warn: bool = True
+) -> Checked:
     """``config`` (an ``OptimizerConfig``, a mapping of its fields, a Hydra node) checked; the
     fields of a mapping are named with ``prefix`` (``"optimizer."`` from ``instantiate``).
+    ``warn=False`` checks without the warning: ``describe_param_groups`` shows a config that
+    the builder checks (and warns about) where the optimizer is built.
 
     Raises:
         ScheduleConfigError: A field is unknown, missing or invalid.
@@ -148,7 +152,7 @@ def checked(config: Any, *, what: str = "build_optimizer", prefix: str = "") -> 
         ignored["layer_decay"] = (1.0, "a factor other than 1")
     groups = _groups(prefix, f["param_groups"], weight_decay, ignored)
     plateau = _plateau(prefix, f["plateau"])
-    if ignored:
+    if ignored and warn:
         _warn(prefix, ignored)
     return Checked(
         name=name,

@@ -1,7 +1,8 @@
 """See the groups before training: which parameters (path, count, size) fall in which group.
 
 ``describe_param_groups(config, params)`` assigns the parameters exactly as the optimizer's
-``init`` does (:mod:`.groups`: the same errors for a pattern that matches nothing) and returns
+``init`` does (:mod:`.groups`: the same errors for a pattern that matches nothing; the
+builder's warnings are left to the builder) and returns
 a table: one row per label, with its learning-rate multiplier, weight-decay multiplier, the
 number of parameter arrays and of values, and their paths.
 """
@@ -74,8 +75,11 @@ def describe_param_groups(config: Any, params: Any) -> ParamGroupsTable:
 
     Raises:
         ScheduleConfigError: As ``build_optimizer`` and ``tx.init(params)`` would.
+
+    A field without effect is not warned about here: ``build_optimizer`` warns about it, once,
+    at the line that builds the optimizer (describing it too would repeat each warning).
     """
-    settings = checked(config)
+    settings = checked(config, warn=False)
     labels, by_name = assign(settings, params)
     decays = jax.tree.leaves(decay_mask(settings, params))
     sizes = [int(np.size(leaf)) for leaf in jax.tree.leaves(params)]

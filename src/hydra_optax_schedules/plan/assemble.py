@@ -33,7 +33,7 @@ from hydra_optax_schedules.plan.lengths import (
 )
 from hydra_optax_schedules.plan.milestones import milestone_pieces
 from hydra_optax_schedules.plan.stages import stage_pieces
-from hydra_optax_schedules.shapes import BUILTIN_SHAPES, HOST
+from hydra_optax_schedules.shapes import BUILTIN_SHAPES, HOST, SHAPES
 from hydra_optax_schedules.values import F32_RANGE, MAX_LR, f32_holds
 
 __all__ = ["Plan", "plan", "plan_pieces"]
@@ -212,31 +212,12 @@ def _check_finite(pieces: list[Piece], prefix: str) -> None:
             )
 
 
-def _steepest(piece: Piece) -> float:
-    """The steepest slope per step of a piece of a built-in shape: ``|a - b| / L`` (linear),
-    ``|a - b| * pi / (2 L)`` (cosine), ``|a - b| * power / L`` (polynomial, at its start;
-    for ``power < 1`` its slope grows without bound towards its end, where it is 0 by
-    ``zero_at_zero``, as is ``sqrt``'s at its start), ``max(a, b) * |log(b / a)| / L``
-    (exponential), ``a / (2 timescale)`` (inverse_sqrt, at its start)."""
-    c = piece.coefficients
-    a, b, length = c["a"], c["b"], c["length"]
-    if piece.shape == "linear":
-        return abs(a - b) / length
-    if piece.shape == "cosine":
-        return abs(a - b) * math.pi / (2 * length)
-    if piece.shape == "polynomial":
-        return abs(a - b) * c["power"] / length
-    if piece.shape == "exponential":
-        return max(a, b) * abs(math.log(b / a)) / length
-    if piece.shape == "inverse_sqrt":
-        return a / (2 * c["timescale"])
-    return 0.0
-
-
 def _check_slope(piece: Piece, prefix: str) -> None:
-    """The steepest slope of a piece is one float32 holds (with a margin of 2 for rounding):
-    else ``jax.grad`` is infinite there, and NaN at the steps clamped to an end (``0 * inf``)."""
-    slope = _steepest(piece)
+    """The steepest slope of a piece (its shape's ``steepest``, ``shapes.py``) is one float32
+    holds (with a margin of 2 for rounding): else ``jax.grad`` is infinite there, and NaN at
+    the steps clamped to an end (``0 * inf``). A shape without one is not checked."""
+    steepest = SHAPES[piece.shape].steepest
+    slope = 0.0 if steepest is None else steepest(piece.coefficients)
     if slope < MAX_LR / 2:
         return
     field = {"polynomial": "power", "inverse_sqrt": "timescale"}.get(piece.shape, "lr")
