@@ -98,6 +98,8 @@ def test_values_and_slopes_are_finite_under_jit_over_every_accepted_range(case):
     ("fields", "field"),
     [
         ({"name": "inverse_sqrt", "timescale": 1e39}, "timescale"),
+        ({"name": "inverse_sqrt", "timescale": 2.0**126 * 1.0000001}, "timescale"),
+        ({"name": "inverse_sqrt", "timescale": 3e38}, "timescale"),
         ({"name": "inverse_sqrt", "timescale": 1e-46}, "timescale"),
         ({"name": "polynomial", "decay_steps": 10, "power": 1e300}, "power"),
         ({"name": "polynomial", "decay_steps": 10, "power": 1e-40}, "power"),
@@ -125,6 +127,25 @@ def test_a_slope_float32_cannot_hold_is_refused_naming_a_field(fields, field):
     with pytest.raises(ScheduleConfigError, match="its steepest slope") as caught:
         build_lr_scheduler(SchedulerConfig(**{"lr": 1.0, **fields}))
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("timescale", [F32_TINY, 1e-30, 1.0, 1e37, 2.0**126])
+def test_inverse_sqrt_is_its_formula_under_jit_at_every_accepted_timescale(timescale):
+    # A timescale past 2**126 gave 1 at every step and NaN at +inf under jit (XLA multiplied
+    # by 1 / timescale, a float32 subnormal that the CPU flushes to 0): it is refused now.
+    config = SchedulerConfig(lr=1.0, name="inverse_sqrt", timescale=timescale)
+    schedule = build_lr_scheduler(config)
+    steps = jnp.asarray([0.0, 1.0, 3.0, 1e10, 1e30, 1e37, 3.4e38, math.inf], jnp.float32)
+    got = np.asarray(jax.jit(schedule)(steps), np.float64)
+    # The spec's form, in float64 from the float32 inputs: sqrt(timescale / (timescale + t)).
+    scale = float(np.float32(timescale))
+    for t, value in zip(np.asarray(steps, np.float64), got, strict=True):
+        want = math.sqrt(scale / (scale + t))
+        if t / scale <= F32_MAX:
+            assert value == pytest.approx(want, rel=2e-6, abs=2 * F32_TINY), (t, value, want)
+        else:  # t / timescale is past float32: the value is 0, the exact one below 5.5e-20
+            assert value == 0.0 and want < 5.5e-20, (t, want)
+    assert np.all(np.isfinite(np.asarray(jax.jit(jax.vmap(jax.grad(schedule)))(steps))))
 
 
 def test_inverse_sqrt_without_a_run_length_has_a_zero_slope_at_infinity():

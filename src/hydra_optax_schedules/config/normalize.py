@@ -35,6 +35,7 @@ from hydra_optax_schedules.messages import (
 from hydra_optax_schedules.shapes import SHAPES, Shape, shapes_for
 from hydra_optax_schedules.values import (
     F32_RANGE,
+    F32_TINY,
     MAX_COUNT,
     MAX_LR,
     MAX_STEPS,
@@ -123,7 +124,7 @@ def normalize(
         cooldown_shape=_choice(prefix, "cooldown_shape", cooldown_shape, shapes_for("cooldown")),
         cooldown_fraction=optional(_real, "cooldown_fraction", at_most=1.0),
         power=_real(prefix, "power", config.power, positive=True, f32=True),
-        timescale=_real(prefix, "timescale", config.timescale, positive=True, f32=True),
+        timescale=_timescale(prefix, config.timescale),
         cooldown_start=_cooldown_start(prefix, config.cooldown_start, resume_step),
         cooldown_start_fraction=optional(_real, "cooldown_start_fraction", at_most=1.0),
         cycles=_cycles(prefix, config.cycles),
@@ -308,6 +309,19 @@ def _shape_params(
     return {
         key: _real_param(prefix, f"{field}.{key}", given.get(key, shape.params[key])) for key in own
     }
+
+
+def _timescale(prefix: str, value: Any) -> float:
+    """``timescale``: a number float32 holds whose reciprocal it holds too, ``[F32_TINY,
+    1 / F32_TINY]``: XLA divides by a constant as a product with its reciprocal, and a
+    subnormal reciprocal is flushed to 0 on CPU (``t / timescale`` would be 0 at every step,
+    NaN at an infinite one)."""
+    number = _real(prefix, "timescale", value, positive=True, f32=True)
+    if number > 1 / F32_TINY:
+        valid = f"expected a number from {F32_TINY:.4g} to {1 / F32_TINY:.4g}"
+        reason = "that float32 holds, and its reciprocal too: XLA multiplies the step by it"
+        raise invalid(prefix, "timescale", value, f"{valid} ({reason})")
+    return number
 
 
 def _real_param(prefix: str, field: str, value: Any) -> float:
