@@ -8,9 +8,8 @@ the family defaults shows the family's value, and ``_target_`` names the builder
 ``hydra.utils.instantiate(cfg.scheduler)`` returns the schedule. A key that is no field
 composes too (:func:`open_node`), and the builder refuses it naming the fields it may mean
 (``scheduler.warmup is not a scheduler field; did you mean warmup_steps, ...``), as it does
-from Python and YAML. The built-in
-options are named below (``CosineOption``, ...); a shape registered as a family gets its
-option (``<Name>Option``) when it is registered.
+from Python and YAML. The built-in options are named below (``CosineOption``, ...); a shape
+registered as a family gets its option (``<Name>Option``) when it is registered.
 
 The plugin (``hydra_plugins/hydra_optax_schedules``) serves them; this module imports nothing
 heavy.
@@ -142,9 +141,9 @@ def option_class(family: str) -> type[SchedulerOption]:
 
     It has every field, so that ``scheduler.<field>=<value>`` composes on every option (a
     sweep across families shares its fields: ``-m scheduler=cosine,polynomial
-    scheduler.power=3``). A field that only
-    other families use keeps ``SchedulerConfig``'s default; set to another value, it has no
-    effect, and the builder says so (``IgnoredFieldWarning``), as for a ``SchedulerConfig``.
+    scheduler.power=3``). A field that only other families use keeps ``SchedulerConfig``'s
+    default; set to another value, it has no effect, and the builder says so
+    (``IgnoredFieldWarning``), as for a ``SchedulerConfig``.
     """
     defaults = {**OPTION_DEFAULTS, "name": family}
     defaults |= {name: default_for(family, name) for name in ("cooldown_shape",)}

@@ -176,6 +176,16 @@ def test_refusing_a_million_items_the_schedule_refers_to_holds_little_memory():
     assert peak < MOST_BYTES, peak
 
 
+def test_an_item_of_a_long_list_elsewhere_is_read_as_omegaconf_reads_it():
+    """Selecting one item of a long list (``${data.steps.7}``) needs the list: the text is
+    read again, whole, and the schedule loads as Hydra's ``instantiate`` builds it."""
+    text = "data:\n  steps:\n" + block(LONG, "    ") + COSINE
+    text = text.replace("decay_steps: 10", "decay_steps: ${data.steps.7}")
+    assert OmegaConf.create(text).scheduler.decay_steps == 8
+    schedule = load_schedule(text, key="scheduler")
+    assert schedule.config.decay_steps == 8 and schedule(4) == 0.5
+
+
 def test_a_schedule_node_that_is_a_long_list_elsewhere_is_named_a_list():
     text = data_files(LONG) + "scheduler: ${data.files}\n"
     with pytest.raises(ScheduleConfigError, match="'scheduler' is a list, expected a mapping"):

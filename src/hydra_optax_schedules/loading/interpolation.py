@@ -34,7 +34,9 @@ from omegaconf.errors import GrammarParseError, InterpolationResolutionError
 from omegaconf.grammar_parser import parse
 from omegaconf.grammar_visitor import GrammarVisitor
 
-__all__ = ["MAX_CHAIN", "Container", "Unresolved", "is_interpolation", "resolve"]
+from hydra_optax_schedules.loading.reading import Elided
+
+__all__ = ["MAX_CHAIN", "Container", "InsideElided", "Unresolved", "is_interpolation", "resolve"]
 
 Path = tuple[Any, ...]
 #: The longest chain of interpolations followed from one value (each refers to the next).
@@ -46,6 +48,11 @@ _DECODE = "oc.decode"
 
 class Unresolved(Exception):
     """The value cannot be resolved; ``str(error)`` says why, for the message that names it."""
+
+
+class InsideElided(Exception):
+    """The value selects an item of a list that was read unbuilt (an ``Elided``): only the
+    whole document, read with its long lists built, resolves it."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ def resolve(document: Any, path: Path | None, value: Any) -> tuple[Any, Path | N
         Unresolved: The value refers to nothing, to a missing value, to a container that
             holds it or, in a chain, to itself; it calls a resolver; or OmegaConf would not
             parse it.
+        InsideElided: It selects an item of a list read unbuilt.
     """
     if not is_interpolation(value):
         return value, None
@@ -132,6 +140,8 @@ class _Resolution:
             if item == _MISSING:
                 raise Unresolved(f"${{{key}}} refers to a missing value (???)")
             found = self._follow(item, where)
+            if depth < len(parts) - 1 and isinstance(found, Elided):
+                raise InsideElided(key)
             if depth < len(parts) - 1 and not isinstance(found, Container):
                 raise Unresolved(f"${{{key}}}: {'.'.join(parts[: depth + 1])} is not a container")
         if isinstance(found, Container) and found.path == self.path[: len(found.path or ())]:

@@ -187,13 +187,14 @@ def _may_hold_a_long_list(text: str) -> bool:
     return text.count("-") + text.count(",") + text.count("[") > MAX_COUNT
 
 
-def read_yaml(text: str, *, counted: tuple[str, ...] = ()) -> Any:
+def read_yaml(text: str, *, counted: tuple[str, ...] = (), elide: bool = True) -> Any:
     """The data of YAML (or JSON) ``text``; a list of more than ``MAX_COUNT`` items reads as
     an :class:`Elided`, unbuilt.
 
     Args:
         text: The YAML.
         counted: The path of the schedule's node (``("scheduler",)``; ``()``: the whole text).
+        elide: False: every list is built, whatever its length (libyaml's composer).
 
     Raises:
         ScheduleConfigError: The text is not YAML that OmegaConf reads, sets a key twice,
@@ -201,7 +202,8 @@ def read_yaml(text: str, *, counted: tuple[str, ...] = ()) -> Any:
             a list of more than ``MAX_COUNT`` items under ``counted`` (refused at its
             ``MAX_COUNT + 1``-th item, naming its full key).
     """
-    loader = _CountingLoader(text, counted) if _may_hold_a_long_list(text) else _Loader(text)
+    counting = elide and _may_hold_a_long_list(text)
+    loader = _CountingLoader(text, counted) if counting else _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
