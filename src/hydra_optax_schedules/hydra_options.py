@@ -3,11 +3,13 @@
 Each option is generated from ``SchedulerConfig``'s fields, so its fields and defaults cannot
 drift from it: ``lr`` is mandatory (``???``), ``decay_steps`` is ``None`` until set or given
 the run length by ``instantiate(cfg.scheduler, run_steps=n)``, every field is there
-(``scheduler.power=3`` composes on every option, and warns where it has no effect; Hydra
-rejects a typo), a field the family defaults shows the family's value, and ``_target_`` names
-the builder, so ``hydra.utils.instantiate(cfg.scheduler)`` returns the schedule. The built-in
-options are named below (``CosineOption``, ...); a shape registered as a family gets its
-option (``<Name>Option``) when it is registered.
+(``scheduler.power=3`` composes on every option, and warns where it has no effect), a field
+the family defaults shows the family's value, and ``_target_`` names the builder, so
+``hydra.utils.instantiate(cfg.scheduler)`` returns the schedule. A key that is no field
+composes too (:func:`open_node`), and the builder refuses it naming the fields it may mean
+(``scheduler.warmup is not a scheduler field; did you mean warmup_steps, ...``), as it does
+from Python and YAML. The built-in options are named below (``CosineOption``, ...); a shape
+registered as a family gets its option (``<Name>Option``) when it is registered.
 
 The plugin (``hydra_plugins/hydra_optax_schedules``) serves them; this module imports nothing
 heavy.
@@ -47,6 +49,7 @@ __all__ = [
     "StagesOption",
     "UnitsOption",
     "WsdOption",
+    "open_node",
     "option_class",
     "option_node",
 ]
@@ -97,8 +100,8 @@ def _title(name: str) -> str:
     return "".join(part.title() for part in name.split("_"))
 
 
-#: ``StageConfig`` as the typed node of one stage in Hydra's config, so that a typo in a
-#: stage's key is rejected and ``scheduler.stages.0.end=0.2`` overrides it.
+#: ``StageConfig`` as the typed node of one stage in Hydra's config, so that
+#: ``scheduler.stages.0.end=0.2`` overrides it and a typo in a stage's key is OmegaConf's error.
 StageOption: Any = _make(
     "StageOption",
     [
@@ -111,7 +114,7 @@ StageOption: Any = _make(
 
 #: ``UnitsConfig`` as a typed node, present on every option with its defaults (counted in
 #: steps, no batch size: the same as no node), so that ``scheduler.units.unit=tokens``
-#: composes on the command line and a typo in its keys is rejected.
+#: composes on the command line; the builder names a key that is none of its fields.
 UnitsOption: Any = _make(
     "UnitsOption",
     [
@@ -123,8 +126,8 @@ UnitsOption: Any = _make(
 
 
 def _params_class(shape: Shape) -> type:
-    """``<Shape>Params``: the typed node of a shape's ``shape_params``, so that a typo in a
-    parameter's name is rejected; each defaults to the shape's default."""
+    """``<Shape>Params``: the typed node of a shape's ``shape_params``, each parameter with
+    the shape's default (the builder names a key that is none of them)."""
     own = [p for p in shape.params if p not in shape_param_fields(shape)]
     return _make(
         f"{_title(shape.name)}Params",
@@ -138,9 +141,9 @@ def option_class(family: str) -> type[SchedulerOption]:
 
     It has every field, so that ``scheduler.<field>=<value>`` composes on every option (a
     sweep across families shares its fields: ``-m scheduler=cosine,polynomial
-    scheduler.power=3``) and a typo is rejected by Hydra on every option. A field that only
-    other families use keeps ``SchedulerConfig``'s default; set to another value, it has no
-    effect, and the builder says so (``IgnoredFieldWarning``), as for a ``SchedulerConfig``.
+    scheduler.power=3``). A field that only other families use keeps ``SchedulerConfig``'s
+    default; set to another value, it has no effect, and the builder says so
+    (``IgnoredFieldWarning``), as for a ``SchedulerConfig``.
     """
     defaults = {**OPTION_DEFAULTS, "name": family}
     defaults |= {name: default_for(family, name) for name in ("cooldown_shape",)}
@@ -209,8 +212,33 @@ for _family in dict.fromkeys(SCHEDULE_NAMES.values()):
 on_register(_add_option)
 
 
-def option_node(name: str) -> DictConfig:
-    """Option ``name`` of the ``scheduler`` group, as the typed config Hydra composes."""
-    option: Any = OPTION_CLASSES[SCHEDULE_NAMES[name]]
-    node: DictConfig = OmegaConf.structured(option(name=name))
+def open_node(node: DictConfig) -> DictConfig:
+    """``node``, a typed option, with OmegaConf's ``struct`` flag set to False on itself and
+    on every typed node in it (``units``, a shape's parameters), so that a key that is no
+    field composes and reaches the builder, which names it and the fields it may mean.
+
+    OmegaConf refuses a key that a typed node lacks ("Key 'warmup' not in 'CosineOption'")
+    unless the node's own ``struct`` flag is False (``DictConfig._validate_get``). The flag is
+    the node's metadata: a copy keeps it and a merge carries it to the node merged into
+    (``BaseContainer._map_merge``), so it holds through Hydra's composition (the defaults
+    list, a user's option extending ours, a package ``@``) and in every job of a sweep. The
+    fields keep their types, and reading a key that is not there still raises. A stage and an
+    optimizer's parameter group, typed nodes OmegaConf creates from their class when a list or
+    mapping is set, keep OmegaConf's error; so does a node made from an option's class
+    (``ConfigStore.instance().store(node=CosineOption)``).
+    """
+    OmegaConf.set_struct(node, False)
+    for key in map(str, node):
+        if OmegaConf.is_missing(node, key) or OmegaConf.is_interpolation(node, key):
+            continue
+        child = node[key]
+        if isinstance(child, DictConfig) and dataclasses.is_dataclass(OmegaConf.get_type(child)):
+            open_node(child)
     return node
+
+
+def option_node(name: str) -> DictConfig:
+    """Option ``name`` of the ``scheduler`` group, as the config Hydra composes: typed, and
+    open to a key that is no field (:func:`open_node`)."""
+    option: Any = OPTION_CLASSES[SCHEDULE_NAMES[name]]
+    return open_node(OmegaConf.structured(option(name=name)))

@@ -85,10 +85,14 @@ def close_names(key: str, valid: Iterable[str]) -> list[str]:
     return sorted(wanted, key=lambda name: (likeness(name), names.index(name)))
 
 
-def too_many(prefix: str, field: str, count: int, what: str) -> ScheduleConfigError:
+def too_many(
+    prefix: str, field: str, count: int, what: str, *, more_than: bool = False
+) -> ScheduleConfigError:
     """``scheduler.cycles=20000 is invalid: at most MAX_COUNT = 10000 cycles ...``: a count
-    past the limit that keeps building, loading and previewing bounded."""
-    given = f"={count}" if what == field else f" has {count} {what}"
+    past the limit that keeps building, loading and previewing bounded; ``more_than``: a
+    count not read to its end (``scheduler.milestones has more than 10000 items``)."""
+    at_least = "more than " if more_than else ""
+    given = f"={count}" if what == field else f" has {at_least}{count} {what}"
     return ScheduleConfigError(
         f"{prefix}{field}{given}, which is invalid: at most MAX_COUNT = {MAX_COUNT} {what} are "
         "accepted (a limit of hydra_optax_schedules.values, so that building, loading and "

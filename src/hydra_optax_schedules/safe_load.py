@@ -26,8 +26,13 @@ from hydra_optax_schedules.config.schema import SchedulerConfig
 from hydra_optax_schedules.config.units import UNIT_FIELDS
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.hydra_options import BUILDER_TARGET
-from hydra_optax_schedules.loading.interpolation import Unresolved, is_interpolation, resolve
-from hydra_optax_schedules.loading.reading import read_yaml
+from hydra_optax_schedules.loading.interpolation import (
+    InsideElided,
+    Unresolved,
+    is_interpolation,
+    resolve,
+)
+from hydra_optax_schedules.loading.reading import Elided, read_yaml
 from hydra_optax_schedules.messages import run_length_conflict, too_many, unknown_field
 from hydra_optax_schedules.schedule import Schedule
 from hydra_optax_schedules.values import MAX_COUNT, as_number, show
@@ -85,6 +90,11 @@ def load_schedule(
       register ``eval``), and ``${oc.env:...}`` would read your environment, not the run's.
       The one resolver read is ``oc.decode``, OmegaConf's parser of a string.
     - ``???`` (a mandatory value left unset) is reported as missing.
+    - A YAML list of more than ``MAX_COUNT`` items (``values.MAX_COUNT``) is never built: in
+      the scheduler node it is refused when its ``MAX_COUNT + 1``-th item is read, before the
+      rest is parsed; elsewhere (a run's own long list of data files) it is skipped, and
+      refused if the scheduler refers to it (the text is read again, whole, if a value
+      selects one of its items: ``${data.sizes.0}``).
 
     The schedule is then validated like any other (``build_schedule``).
 
@@ -131,7 +141,23 @@ def load_schedule(
         >>> schedule(0), schedule(100)
         (0.001, 0.0)
     """
-    document, at = _read(data)
+    try:
+        return _load(data, key, decay_steps, run_steps, resume_step, elide=True)
+    except InsideElided:  # a value selects an item of a long list elsewhere: read it whole
+        return _load(data, key, decay_steps, run_steps, resume_step, elide=False)
+
+
+def _load(
+    data: Any,
+    key: str | None,
+    decay_steps: int | None,
+    run_steps: int | None,
+    resume_step: int | None,
+    *,
+    elide: bool,
+) -> Schedule:
+    """:func:`load_schedule`; ``elide``: read a YAML text's long lists unbuilt."""
+    document, at = _read(data, tuple(key.split(".")) if key else (), elide)
     path = (*at, *(key.split(".") if key else ()))
     node, where = _select(document, path)
     prefix = "".join(f"{part}." for part in path)
@@ -173,19 +199,21 @@ def load_schedule(
     )
 
 
-def _read(data: Any) -> tuple[Any, tuple[Any, ...]]:
+def _read(data: Any, key: tuple[str, ...], elide: bool) -> tuple[Any, tuple[Any, ...]]:
     """``(document, path)``: the config as plain Python data, nothing resolved, imported or
     called, and where ``data`` stands in it (a ``DictConfig`` node is read with its whole
-    config, so that its interpolations resolve as ``instantiate`` resolves them)."""
+    config, so that its interpolations resolve as ``instantiate`` resolves them). YAML text
+    is read without building a list longer than ``MAX_COUNT`` if ``elide``: refused under
+    ``key``, the schedule's node, and an ``Elided`` elsewhere (:func:`.reading.read_yaml`)."""
     try:
-        return _parse(data)
+        return _parse(data, key, elide)
     except RecursionError:
         raise ScheduleConfigError(
             "cannot read the config: it is nested too deeply to be a scheduler config"
         ) from None
 
 
-def _parse(data: Any) -> tuple[Any, tuple[Any, ...]]:
+def _parse(data: Any, key: tuple[str, ...], elide: bool) -> tuple[Any, tuple[Any, ...]]:
     if isinstance(data, DictConfig):
         full_key = data._get_full_key(None)
         root = data._get_root()
@@ -196,7 +224,7 @@ def _parse(data: Any) -> tuple[Any, tuple[Any, ...]]:
     if isinstance(data, os.PathLike):
         data = Path(data).read_text(encoding="utf-8")
     if isinstance(data, str):
-        return read_yaml(data), ()  # no tag calls code
+        return read_yaml(data, counted=key, elide=elide), ()  # no tag calls code
     raise TypeError(
         "load_schedule expects a mapping, a DictConfig, YAML text or a file path, "
         f"got {type(data).__name__}"
@@ -221,9 +249,8 @@ def _select(document: Any, path: tuple[Any, ...]) -> tuple[Mapping[str, Any], Wh
         where = place if is_interpolation(raw) else at
     if not isinstance(node, Mapping):
         what = repr(".".join(map(str, path))) if path else "the config"
-        raise ScheduleConfigError(
-            f"{what} is a {type(node).__name__}, expected a mapping of scheduler fields"
-        )
+        kind = "list" if isinstance(node, Elided) else type(node).__name__
+        raise ScheduleConfigError(f"{what} is a {kind}, expected a mapping of scheduler fields")
     return node, where
 
 
@@ -303,6 +330,8 @@ def _resolved(prefix: str, name: str, value: Any, document: Any, at: Where) -> t
         resolved, place = resolve(document, at, value)
     except Unresolved as error:
         raise _refused(prefix, name, value, str(error)) from None
+    if isinstance(resolved, Elided):  # a list of more items than any field holds, unbuilt
+        raise too_many(prefix, name, resolved.count, "items")
     return resolved, place if is_interpolation(value) else at
 
 

@@ -353,8 +353,8 @@ def test_many_pieces_of_a_total_and_a_partial_shape_equal_the_host():
     [
         (
             {"exponnt": 2.0},
-            "shape_params.exponnt is not a parameter of the cosine_pow shape; its parameters: "
-            "exponent",
+            "shape_params.exponnt is not a parameter of the cosine_pow shape; did you mean "
+            "exponent? its parameters: exponent",
             "shape_params.exponnt",
         ),
         (

@@ -92,8 +92,12 @@ def test_multirun_over_every_option(user_app):
         ("scheduler=cosin", "cosine"),
         ("scheduler.name=cosin", "scheduler.name='cosin' is invalid"),
         ("scheduler.lr=???", "scheduler.lr"),
-        ("scheduler.powr=2", "Key 'powr' not in 'CosineOption'"),
-        ("scheduler.timescle=10", "Key 'timescle' not in 'CosineOption'"),
+        ("scheduler.powr=2", "scheduler.powr is not a scheduler field; did you mean power?"),
+        (
+            "scheduler.warmup=10",
+            "scheduler.warmup is not a scheduler field; did you mean warmup_steps, warmup_shape, "
+            "warmup_start_lr or warmup_fraction?",
+        ),
         ("scheduler.cooldown_shape=1-sqrt", "scheduler.cooldown_shape='1-sqrt' is invalid"),
         ("scheduler.cooldown_fraction=abc", "scheduler.cooldown_fraction"),
     ],

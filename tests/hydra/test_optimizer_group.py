@@ -66,9 +66,19 @@ def test_every_option_has_every_field_and_warns_where_it_has_no_effect(tmp_path)
         instantiate(cfg.optimizer)
     cfg = composed(tmp_path, ["optimizer=sgd", "optimizer.nesterov=true", "optimizer.beta1=0.9"])
     assert cfg.optimizer.nesterov is True
-    with pytest.raises(ConfigCompositionException) as raised:
-        composed(tmp_path, ["optimizer=sgd", "optimizer.beta3=0.9"])
-    assert "beta3" in str(raised.value.__cause__ or raised.value)
+
+
+@pytest.mark.parametrize("override", ["optimizer.beta3=0.9", "+optimizer.beta3=0.9"])
+def test_a_misspelt_key_is_named_with_the_fields_it_may_mean(tmp_path, override):
+    """With or without ``+``, as from Python: the key composes and the builder names it."""
+    cfg = composed(tmp_path, ["optimizer=sgd", override])
+    message = "optimizer.beta3 is not an optimizer field; did you mean beta1 or beta2? "
+    with pytest.raises(InstantiationException) as raised:
+        instantiate(cfg.optimizer)
+    assert str(raised.value.__cause__).startswith(message)
+    with pytest.raises(ScheduleConfigError) as error:
+        build_optimizer(cfg.optimizer)
+    assert str(error.value).startswith(message)
 
 
 RUN_LENGTH = """

@@ -35,9 +35,9 @@ def test_an_option_that_extends_ours_builds_its_schedule(user_app):
     assert result["values"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
-def test_an_option_that_extends_ours_keeps_our_types_and_is_listed(user_app):
+def test_an_option_that_extends_ours_names_a_typo_and_is_listed(user_app):
     user_app.write("conf/scheduler/cosine_sqrt.yaml", COSINE_SQRT)
     proc = user_app.run("scheduler=cosine_sqrt", "scheduler.powr=2", check=False)
     assert proc.returncode != 0
-    assert "Key 'powr' not in 'CosineOption'" in proc.stderr
+    assert "scheduler.powr is not a scheduler field; did you mean power?" in proc.stderr
     assert "cosine_sqrt" in user_app.run("--help").stdout

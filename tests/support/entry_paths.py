@@ -80,8 +80,6 @@ def hydra_option(fields: Fields) -> DictConfig:
     """The option Hydra composes for ``scheduler=<name>`` with ``scheduler.<field>=...``."""
     node = option_node(fields.get("name", "constant"))
     for field, value in fields.items():
-        if field not in node:  # not a field (every option has every field): ++scheduler.<key>
-            OmegaConf.set_struct(node, False)
         if field == "stages" and isinstance(value, list):  # typed stages, as Hydra merges them
             node = OmegaConf.merge(node, {"stages": value})
         elif field == "units" and isinstance(value, Mapping):  # the typed node, merged

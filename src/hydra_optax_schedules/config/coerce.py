@@ -23,6 +23,7 @@ __all__ = [
     "HYDRA_KEYS",
     "SCHEDULER_FIELDS",
     "STAGE_FIELDS",
+    "dataclass_values",
     "scheduler_fields",
     "scheduler_key",
     "stage_fields",
@@ -37,6 +38,16 @@ STAGE_FIELDS = tuple(f.name for f in dataclasses.fields(StageConfig))
 HYDRA_KEYS = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")
 
 
+def dataclass_values(instance: Any) -> dict[str, Any]:
+    """The fields of dataclass ``instance`` (a field missing from an older pickle is unset:
+    an option of 0.2.0 has no ``units``), then any other attribute set on it, for the caller
+    to refuse by name: ``OmegaConf.to_object`` sets a key that a node has beyond its class's
+    fields so (``scheduler.warmup=10`` on the command line composes)."""
+    values = {f.name: getattr(instance, f.name, None) for f in dataclasses.fields(instance)}
+    extra = getattr(instance, "__dict__", {})
+    return values | {key: value for key, value in extra.items() if key not in values}
+
+
 def values_of(config: Any, *, what: str) -> tuple[dict[str, Any], str]:
     """``(values, prefix)``: the keys and values of a dataclass, a ``DictConfig`` (resolved,
     its fields named by their full key: ``prefix`` is ``"scheduler."``) or a mapping.
@@ -46,8 +57,7 @@ def values_of(config: Any, *, what: str) -> tuple[dict[str, Any], str]:
         TypeError: ``config`` is none of these (``what`` names the caller).
     """
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        # A field missing from an older pickle (an option of 0.2.0 has no units) is unset.
-        return {f.name: getattr(config, f.name, None) for f in dataclasses.fields(config)}, ""
+        return dataclass_values(config), ""
     if isinstance(config, DictConfig):
         key = config._get_full_key(None)
         prefix = f"{key}." if key else ""
@@ -90,7 +100,7 @@ def stage_fields(prefix: str, field: str, value: Any) -> dict[str, Any]:
     """One stage (``StageConfig``, a mapping of its fields, or a stage's Hydra node) as its
     fields; ``field`` names where it sits (``"stages[1]"``)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        value = dataclass_values(value)
     if not isinstance(value, Mapping):
         valid = f"expected a mapping of stage fields ({', '.join(STAGE_FIELDS)})"
         raise invalid(prefix, field, value, valid)

@@ -25,6 +25,7 @@ from hydra_optax_schedules.config.units import normalize_units
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.messages import (
     RESUME,
+    close_names,
     invalid,
     needs_resume_step,
     resume_step_invalid,
@@ -299,8 +300,10 @@ def _shape_params(
         if key not in own:
             where = f"the {shape.name} shape" if shape is not None else "this family"
             has = f"its parameters: {', '.join(own)}" if own else "it has none"
+            close = close_names(key, own) if isinstance(key, str) else []
+            guess = f" did you mean {' or '.join(close)}?" if close else ""
             raise ScheduleConfigError(
-                f"{prefix}{field}.{key} is not a parameter of {where}; {has}",
+                f"{prefix}{field}.{key} is not a parameter of {where};{guess} {has}",
                 field=f"{field}.{key}",
             )
     if not own:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from hydra_optax_schedules.config.coerce import dataclass_values
 from hydra_optax_schedules.config.schema import UnitsConfig
 from hydra_optax_schedules.messages import both_set, invalid, missing, unknown_field
 from hydra_optax_schedules.values import MAX_COUNT, MAX_STEPS, as_number
@@ -63,7 +64,7 @@ def normalize_units(prefix: str, value: Any) -> BaseCounts:
     ``prefix`` names where the scheduler sits (``"scheduler."``)."""
     where = f"{prefix}units."
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        value = dataclass_values(value)
     if not isinstance(value, Mapping):
         raise invalid(prefix, "units", value, f"expected a mapping of {', '.join(UNIT_FIELDS)}")
     for key in value:

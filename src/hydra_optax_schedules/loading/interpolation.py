@@ -37,7 +37,9 @@ from omegaconf.errors import GrammarParseError, InterpolationResolutionError
 from omegaconf.grammar_parser import parse
 from omegaconf.grammar_visitor import GrammarVisitor
 
-__all__ = ["MAX_CHAIN", "Container", "Unresolved", "is_interpolation", "resolve"]
+from hydra_optax_schedules.loading.reading import Elided
+
+__all__ = ["MAX_CHAIN", "Container", "InsideElided", "Unresolved", "is_interpolation", "resolve"]
 
 Path = tuple[Any, ...]
 #: The longest chain of interpolations followed from one value (each refers to the next).
@@ -56,6 +58,11 @@ class Unresolved(Exception):
 class _Absent(Unresolved):
     """A node interpolation refers to a key the config does not have, or to a missing value:
     what ``oc.select`` replaces by its default."""
+
+
+class InsideElided(Exception):
+    """The value selects an item of a list that was read unbuilt (an ``Elided``): only the
+    whole document, read with its long lists built, resolves it."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ def resolve(document: Any, path: Path | None, value: Any) -> tuple[Any, Path | N
         Unresolved: The value refers to nothing, to a missing value, to a container that
             holds it or, in a chain, to itself; it calls a resolver; or OmegaConf would not
             parse it.
+        InsideElided: It selects an item of a list read unbuilt.
     """
     if not is_interpolation(value):
         return value, None
@@ -142,6 +150,8 @@ class _Resolution:
             if item == _MISSING:
                 raise _Absent(f"${{{key}}} refers to a missing value (???)")
             found = self._follow(item, where)
+            if depth < len(parts) - 1 and isinstance(found, Elided):
+                raise InsideElided(key)
             if depth < len(parts) - 1 and not isinstance(found, Container):
                 raise _Absent(f"${{{key}}}: {'.'.join(parts[: depth + 1])} is not a container")
         if isinstance(found, Container) and found.path == self.path[: len(found.path or ())]:

@@ -3,16 +3,19 @@
 Each option is generated from ``OptimizerConfig``'s fields, so its fields and defaults cannot
 drift from it. Every option has every field, as the ``scheduler`` group's options do, so
 ``-m optimizer=sgd,adamw optimizer.beta2=0.99`` composes on each and the builder warns
-(``IgnoredFieldWarning``) where a field has no effect (``beta2`` on ``sgd``); a misspelt key is
-Hydra's error. ``_target_`` names the builder with ``_recursive_: false``, so the builder gets
-the ``scheduler`` nodes unbuilt and builds each with the run length a trainer gives:
+(``IgnoredFieldWarning``) where a field has no effect (``beta2`` on ``sgd``). A misspelt key
+composes too (``hydra_options.open_node``), and the builder refuses it naming the fields it
+may mean (``optimizer.beta3 is not an optimizer field; did you mean beta1 or beta2?``).
+``_target_`` names the builder with ``_recursive_: false``, so the builder gets the
+``scheduler`` nodes unbuilt and builds each with the run length a trainer gives:
 ``hydra.utils.instantiate(cfg.optimizer, run_steps=n)`` returns ``(tx, schedule)``.
 
 The optimizer's ``scheduler`` is the app's ``scheduler`` node (``${oc.select:scheduler,null}``):
 ``scheduler=cosine scheduler.lr=3e-4`` sets the optimizer's schedule. In an app without a
 ``scheduler`` node it is ``null``, and building the optimizer says what to add. Parameter
-groups are typed nodes too, so a misspelt key is Hydra's error at compose time; the plateau is a
-plain node (``optimizer.plateau={patience:5}``), whose keys the builder checks.
+groups are typed nodes that OmegaConf creates when they are set, so a misspelt key in one is
+OmegaConf's error at compose time; the plateau is a plain node
+(``optimizer.plateau={patience:5}``), whose keys the builder checks.
 
 The plugin (``hydra_plugins/hydra_optax_schedules``) serves them; this module imports nothing
 heavy.
@@ -26,7 +29,7 @@ from typing import Any, Dict, List, Optional  # noqa: UP035  OmegaConf reads typ
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from hydra_optax_schedules.hydra_options import option_dataclass
+from hydra_optax_schedules.hydra_options import open_node, option_dataclass
 from hydra_optax_schedules.optimizer.config import (
     OPTIMIZER_NAMES,
     OptimizerConfig,
@@ -121,7 +124,7 @@ OPTIMIZER_OPTION_CLASSES: dict[str, type[OptimizerOption]] = {
 
 
 def optimizer_option_node(name: str) -> DictConfig:
-    """Option ``name`` of the ``optimizer`` group, as the typed config Hydra composes."""
+    """Option ``name`` of the ``optimizer`` group, as the config Hydra composes: typed, and
+    open to a key that is no field, which the builder names (``hydra_options.open_node``)."""
     option: Any = OPTIMIZER_OPTION_CLASSES[name]
-    node: DictConfig = OmegaConf.structured(option)
-    return node
+    return open_node(OmegaConf.structured(option))
