@@ -14,6 +14,13 @@ that differs is the change. On a longer stretch (or the last one, which never en
 different formulas that agree at every step compared are taken as a change at the stretch's
 first step (the message says the formula changed): refused under ``strict``, never accepted
 unseen. The work is bounded by the number of pieces, not of steps.
+
+A run counted in a unit (samples, tokens, epochs) has its pieces counted in the unit: its
+stretches are cut, in steps, where each piece starts (the first step whose count reaches it)
+and where each segment of its batch ramp starts, and its formula on a stretch is the piece's
+with the segment's map ``count = C_i + (s - S_i) * r_i`` and learning-rate factor: two
+stretches with the same formula have the same value at every step, whatever the units (a
+constant's formula holds only the factor: its value does not read the count).
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ def compare_schedules(saved: Schedule, current: Schedule, step: int) -> tuple[Ch
     """``(moved, reshaped)``: the first change at a step ``<= step``, and at a step ``> step``
     (``None`` where the values are identical), found by comparing the pieces (the module)."""
     moved = reshaped = None
-    for low, high, a, b in _stretches(saved.pieces, current.pieces):
+    for low, high, a, b in _stretches(saved, current):
         if a == b:
             continue
         if moved is None and low <= step:
@@ -80,10 +87,21 @@ def rebuilt(saved: Saved) -> Schedule:
 def changed_fields(
     saved: SchedulerConfig, current: SchedulerConfig
 ) -> tuple[tuple[str, Any, Any], ...]:
+    """The fields that differ, a nested node's (``units``) by its own keys (``units.decay``)."""
     before, after = saved.to_dict(), current.to_dict()
-    return tuple(
-        (name, before[name], after[name]) for name in before if before[name] != after[name]
-    )
+    changed = []
+    for name in before:
+        old, new = before[name], after[name]
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            keys = [*old, *(key for key in new if key not in old)]
+            changed += [
+                (f"{name}.{key}", old.get(key), new.get(key))
+                for key in keys
+                if old.get(key) != new.get(key)
+            ]
+        elif old != new:
+            changed.append((name, old, new))
+    return tuple(changed)
 
 
 def _formula(piece: Piece, past_end: bool) -> tuple[Any, ...]:
@@ -102,20 +120,36 @@ def _formula(piece: Piece, past_end: bool) -> tuple[Any, ...]:
     return (piece.shape, piece.start, c["a"], ends_at, span, params)
 
 
-def _segments(pieces: tuple[Piece, ...]) -> list[tuple[int, tuple[Any, ...]]]:
-    """``(first step, formula)`` of each piece, and of the hold after the last one."""
+def _segments(schedule: Schedule) -> list[tuple[int, tuple[Any, ...]]]:
+    """``(first step, formula)`` of each piece, and of the hold after the last one; for a run
+    counted in a unit, of each stretch of steps in one piece and one ramp segment (module)."""
+    pieces = schedule.pieces
     segments = [(p.start, _formula(p, False)) for p in pieces]
     last = pieces[-1]
     if last.end is not None:
         segments.append((last.end, _formula(last, True)))
-    return segments
+    units = schedule._units
+    if units is None or (units.identity and not units.scaled):
+        return segments
+    begins = [count for count, _ in segments]
+    steps = sorted({units.step_at(count) for count in begins} | set(units.starts))
+    in_steps = []
+    for step in steps:
+        count = units.count_at(step)
+        formula = segments[max(bisect.bisect_right(begins, count) - 1, 0)][1]
+        i = units.segment(step)
+        ramp = (units.starts[i], units.counts[i], units.rates[i], units.scales[i])
+        if formula[0] == "constant":  # its value does not read the count
+            ramp = ramp[3:]
+        in_steps.append((step, (*formula, ramp)))
+    return in_steps
 
 
 def _stretches(
-    saved: tuple[Piece, ...], current: tuple[Piece, ...]
+    saved: Schedule, current: Schedule
 ) -> list[tuple[int, int | None, tuple[Any, ...], tuple[Any, ...]]]:
-    """``[low, high)`` stretches (``high`` ``None``: forever) on which each plan is one formula,
-    with the two formulas."""
+    """``[low, high)`` stretches of steps (``high`` ``None``: forever) on which each schedule
+    is one formula, with the two formulas."""
     first, second = _segments(saved), _segments(current)
     starts = sorted({0} | {s for s, _ in first} | {s for s, _ in second})
 
