@@ -138,9 +138,10 @@ def _segments(schedule: Schedule) -> list[tuple[int, tuple[Any, ...]]]:
         count = units.count_at(step)
         formula = segments[max(bisect.bisect_right(begins, count) - 1, 0)][1]
         i = units.segment(step)
-        ramp = (units.starts[i], units.counts[i], units.rates[i], units.scales[i])
+        ramp: tuple[Any, ...] = (units.starts[i], units.counts[i], units.rates[i])
         if formula[0] == "constant":  # its value does not read the count
-            ramp = ramp[3:]
+            ramp = ()
+        ramp = (*ramp, units.scales[i])
         in_steps.append((step, (*formula, ramp)))
     return in_steps
 
