@@ -187,8 +187,9 @@ def _load(
         if name not in _BUILDER_KEYS
     }
     if decay_steps is not None and node.get("decay_steps") is not None:
+        where_saved = _item(where, "decay_steps")
         saved = _field_value(
-            document, prefix, "decay_steps", "decay_steps", node["decay_steps"], None
+            document, prefix, "decay_steps", "decay_steps", node["decay_steps"], where_saved
         )
         if saved is not None and as_number(saved) != as_number(decay_steps):
             passed = "passed to load_schedule"

@@ -33,6 +33,7 @@ from hydra_optax_schedules import (
     build_lr_scheduler,
 )
 from hydra_optax_schedules.hydra_options import option_node
+from hydra_optax_schedules.safe_load import load_schedule
 
 from support.composed_generators import composed_configs, reference_config
 from support.composed_reference import composed_lr
@@ -225,6 +226,10 @@ def test_the_0_2_0_keyword_is_checked_against_a_nested_node_and_an_interpolation
     with pytest.raises(InstantiationException, match=r"scheduler\.decay_steps=10 .*=30"):
         instantiate(root, scheduler={"decay_steps": 30}, _convert_="none")
     assert instantiate(root.scheduler, decay_steps=10)(5) == 0.5
+    text = OmegaConf.to_yaml(root)  # a saved config: the interpolation is read where it stands
+    assert load_schedule(text, key="scheduler", decay_steps=10)(5) == 0.5
+    with pytest.raises(ScheduleConfigError, match=r"scheduler\.decay_steps=10 .*=30"):
+        load_schedule(text, key="scheduler", decay_steps=30)
 
 
 def test_run_steps_and_the_0_2_0_keyword_given_together_must_agree():
