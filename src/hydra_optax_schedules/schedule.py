@@ -133,6 +133,7 @@ class Schedule:
         if counted and config.cooldown_start == RESUME:  # the resume step's count, in the unit
             assert base is not None and units is not None
             config = resume_in_unit(config, base, units, field_prefix, resume_step)
+            base = normalize_units(field_prefix, config.units)  # its lengths: the branch too
         try:
             normalized = normalize(
                 config, field_prefix, None if counted else run_steps, resume_step

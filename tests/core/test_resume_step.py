@@ -215,3 +215,22 @@ def test_an_epoch_count_that_no_decimal_gives_is_refused():
     assert str(raised.value).startswith(
         "cooldown_start='resume' is invalid: resume_step=7 is at 7 samples, 7/3 epochs"
     )
+
+
+@pytest.mark.parametrize("unit", ["samples", "tokens", "epochs"])
+def test_resume_under_a_unit_branches_the_cooldown_at_the_count_of_the_resume_step(unit):
+    # It was saved as units.cooldown_start but planned without it: the branch silently lost.
+    units = {"unit": unit, "ramp": [[0, 16], [1600, 64]], "cooldown": 1024}
+    if unit == "tokens":
+        units["sequence_length"] = 2
+    if unit == "epochs":
+        units |= {"samples_per_epoch": 64, "cooldown": 16}
+    fields = {"lr": 1.0, "name": "constant", "units": units}
+    resumed = build_lr_scheduler({**fields, "cooldown_start": "resume"}, resume_step=200)
+    count = resumed.config.units.cooldown_start  # saved in the unit
+    if unit == "samples":  # 100 steps of 16 samples, then 100 of 64 (a loop's own count)
+        assert count == 100 * 16 + 100 * 64
+    branched = build_lr_scheduler({**fields, "units": {**units, "cooldown_start": count}})
+    steps = [0, 199, 200, 201, 205, 208, 230, 10_000]
+    assert [resumed(s) for s in steps] == [branched(s) for s in steps]
+    assert resumed(200) == 1.0 and resumed(201) < 1.0 and resumed(10_000) == 0.0
