@@ -296,7 +296,8 @@ def run_length(cfg: DictConfig, schedule: Schedule) -> int:
         cooldown = [piece for piece in schedule.pieces if piece.kind is PieceKind.COOLDOWN]
         if cooldown and cooldown[0].end is not None:
             end = schedule.step_at(cooldown[0].end)  # pieces count in the run's unit
-            log.info("the cooldown branched off step %d ends at step %d", cooldown[0].start, end)
+            start = schedule.step_at(cooldown[0].start)
+            log.info("the cooldown branched off step %d ends at step %d", start, end)
             return end
     return cfg.steps
 
