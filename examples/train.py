@@ -354,6 +354,13 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
                 "resumes at: add resume=true (with the run's hydra.run.dir)",
                 field="cooldown_start",
             )
+        if manager is not None and manager.latest_step() is not None:
+            # orbax would keep those and skip each save at a step it holds: refuse instead.
+            raise RuntimeError(
+                f"{run_dir / 'checkpoints'} holds checkpoints of an earlier run (the latest at "
+                f"step {manager.latest_step()}): add resume=true to continue it, or give this "
+                "run a new hydra.run.dir"
+            )
         schedules = make_schedules(cfg)
     schedule = schedules["scheduler"]
     optimizer = make_optimizer(cfg, schedules)

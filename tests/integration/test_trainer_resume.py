@@ -110,6 +110,16 @@ def test_a_run_killed_several_times_and_resumed_writes_the_uninterrupted_metrics
 SHORT = ["scheduler=cosine", "scheduler.warmup_steps=10", "checkpoint_every=20", "progress=false"]
 
 
+@pytest.mark.full  # the full lane (CI): two training runs
+def test_a_new_run_in_a_directory_with_checkpoints_is_refused_before_training(tmp_path):
+    # orbax keeps a step it holds and skips the save: the run logged saves it never made.
+    run = tmp_path / "run"
+    train(run, *SHORT, "steps=40")
+    proc = train(run, *SHORT, "steps=40", succeeds=False)
+    assert "holds checkpoints of an earlier run (the latest at step 40)" in proc.stderr
+    assert "add resume=true" in proc.stderr
+
+
 @pytest.mark.full  # the full lane (CI): three training runs
 def test_a_resume_that_moves_the_lr_stops_before_training_and_a_branch_starts_from_it(tmp_path):
     run = tmp_path / "run"
