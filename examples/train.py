@@ -415,7 +415,10 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float:
-    return train(cfg, Path(HydraConfig.get().runtime.output_dir))
+    try:
+        return train(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except ScheduleConfigError as error:  # a config the run must not start with: its message
+        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":
