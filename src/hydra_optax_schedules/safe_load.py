@@ -88,7 +88,8 @@ def load_schedule(
       (``milestones: ${run.milestones}``). A resolver is refused, naming the key and the
       resolver: ``${name:...}`` would call code registered in your process (many projects
       register ``eval``), and ``${oc.env:...}`` would read your environment, not the run's.
-      The one resolver read is ``oc.decode``, OmegaConf's parser of a string.
+      The resolvers read are OmegaConf's own that only read the config: ``oc.decode`` (its
+      parser of a string) and ``oc.select`` (a key, or a default).
     - ``???`` (a mandatory value left unset) is reported as missing.
     - A YAML list of more than ``MAX_COUNT`` items (``values.MAX_COUNT``) is never built: in
       the scheduler node it is refused when its ``MAX_COUNT + 1``-th item is read, before the

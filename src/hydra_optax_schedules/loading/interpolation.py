@@ -173,8 +173,9 @@ class _Resolution:
             environment = "; oc.env reads this machine's environment, not the run's"
             environment = environment if name == "oc.env" else ""
             raise Unresolved(
-                f"it calls the resolver {name!r}, and load_schedule runs no resolver (a resolver "
-                f"is code registered in this process{environment}): write the value instead"
+                f"it calls the resolver {name!r}, and load_schedule runs no resolver but "
+                f"{_DECODE} and {_SELECT} (a resolver is code registered in this "
+                f"process{environment}): write the value instead"
             )
         if len(args) != 1 or not (args[0] is None or isinstance(args[0], str)):
             raise Unresolved(f"{_DECODE} takes one string, got {', '.join(args_str) or 'none'}")
