@@ -264,8 +264,12 @@ HYDRA_CASES = [
     (["scheduler.cooldown_steps=null"], "cooldown_steps=None is invalid"),
     (["scheduler.warmup_fraction=half"], "warmup_fraction='half' is invalid"),
     (["scheduler=cosin"], "Could not find 'scheduler/cosin'"),
-    # Every option has every field (a field without effect warns): a typo is Hydra's error.
-    (["scheduler=wsd", "scheduler.timescle=5"], "full_key: scheduler.timescle"),
+    # Every option has every field (a field without effect warns); a typo composes and the
+    # builder names it with the field it may mean, as from Python.
+    (
+        ["scheduler=wsd", "scheduler.timescle=5"],
+        "scheduler.timescle is not a scheduler field; did you mean timescale?",
+    ),
     (["scheduler.lr=???"], "Missing mandatory value: scheduler.lr"),
     (["scheduler.lr=nan"], "lr=nan is invalid"),  # a value error, as the unchanged app shows it
 ]
