@@ -50,10 +50,22 @@ settings.load_profile("dev")
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every hypothesis test ``properties``: the full lane selects them to rerun them with
-    the ``ci`` profile's 500 examples (pyproject.toml's markers)."""
+    the ``ci`` profile's 500 examples (pyproject.toml's markers).
+
+    Then run the long tests first: those of ``tests/integration`` (fresh virtualenvs,
+    subprocesses) and the properties, each in its collected order. pytest-xdist hands tests
+    out in order, so a long one near the end keeps one worker busy while the other idles (the
+    full lane ended on a 110 s release test); first, the short ones fill in around them."""
     for item in items:
         if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(pytest.mark.properties)
+
+    def long_first(item: pytest.Item) -> int:
+        if "integration" in item.path.parts:
+            return 0
+        return 1 if item.get_closest_marker("properties") else 2
+
+    items[:] = sorted(items, key=long_first)  # stable: the collected order within each
 
 
 @pytest.fixture
