@@ -39,7 +39,9 @@ This module imports no JAX (the mutation selection imports it; ``docs/mutation.m
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -56,7 +58,7 @@ from hydra_optax_schedules import (
     build_schedule,
     load_schedule,
 )
-from hydra_optax_schedules.hydra_options import option_node
+from hydra_optax_schedules.hydra_options import OPTION_CLASSES, SCHEDULE_NAMES, option_node
 
 Fields = Mapping[str, Any]
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(SchedulerConfig)}
@@ -76,9 +78,17 @@ class EntryPath:
     fills_defaults: bool = False
 
 
+@functools.cache
+def _option(name: str, option_class: type) -> DictConfig:
+    """``option_node(name)``, made once per option class (a registered shape is a new one)."""
+    return option_node(name)
+
+
 def hydra_option(fields: Fields) -> DictConfig:
-    """The option Hydra composes for ``scheduler=<name>`` with ``scheduler.<field>=...``."""
-    node = option_node(fields.get("name", "constant"))
+    """The option Hydra composes for ``scheduler=<name>`` with ``scheduler.<field>=...``: a
+    copy of the typed option, as Hydra copies each node it loads (``ConfigStore.load``)."""
+    name = fields.get("name", "constant")
+    node = copy.deepcopy(_option(name, OPTION_CLASSES[SCHEDULE_NAMES[name]]))
     for field, value in fields.items():
         if field == "stages" and isinstance(value, list):  # typed stages, as Hydra merges them
             node = OmegaConf.merge(node, {"stages": value})
