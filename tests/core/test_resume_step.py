@@ -20,6 +20,7 @@ from hydra_optax_schedules import (
     build_lr_scheduler,
     build_schedule,
     check_resume,
+    cooldown_end,
     load_schedule,
     saved_config,
 )
@@ -234,3 +235,8 @@ def test_resume_under_a_unit_branches_the_cooldown_at_the_count_of_the_resume_st
     steps = [0, 199, 200, 201, 205, 208, 230, 10_000]
     assert [resumed(s) for s in steps] == [branched(s) for s in steps]
     assert resumed(200) == 1.0 and resumed(201) < 1.0 and resumed(10_000) == 0.0
+    # The branched run ends where its cooldown does, 1024 samples (or tokens) after step 200:
+    # at 64 samples (128 tokens) per step, or, the ramp's point being 1600 epochs, 16.
+    end = 200 + 1024 // {"samples": 64, "tokens": 128, "epochs": 16}[unit]
+    assert cooldown_end(resumed) == end
+    assert resumed(end - 1) > 0.0 and resumed(end) == 0.0

@@ -3,10 +3,10 @@
 :mod:`.check` (what to save, the policies, :func:`check_resume` and :func:`check_resumes`),
 :mod:`.compare` (two schedules compared up to the resume step and after it, piece by piece),
 :mod:`.branch` (a cooldown branched off the resume step: :func:`branch_step`,
-:func:`branch_cooldown`). docs/resume.md.
+:func:`cooldown_end`, :func:`branch_cooldown`). docs/resume.md.
 """
 
-from hydra_optax_schedules.resume.branch import branch_cooldown, branch_step
+from hydra_optax_schedules.resume.branch import branch_cooldown, branch_step, cooldown_end
 from hydra_optax_schedules.resume.check import (
     MAIN,
     POLICIES,
@@ -32,6 +32,7 @@ __all__ = [
     "check_resume",
     "check_resumes",
     "compare_schedules",
+    "cooldown_end",
     "optimizer_step",
     "saved_config",
     "saved_configs",

@@ -4,8 +4,9 @@
 resumed run continues from, given when the schedule is built (``resume_step=``, as the run
 length is given by ``run_steps=``). :func:`branch_step` is that step for a run resumed from a
 checkpoint, so that resuming a run already branched (killed during its cooldown) continues the
-same cooldown instead of moving it. :func:`branch_cooldown` branches a saved schedule in
-Python, replacing a cooldown that ended the saved run.
+same cooldown instead of moving it; :func:`cooldown_end` is the step the branched run ends
+at. :func:`branch_cooldown` branches a saved schedule in Python, replacing a cooldown that
+ended the saved run.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hydra_optax_schedules.resume.compare import Saved, rebuilt
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler
 from hydra_optax_schedules.values import MAX_STEPS
 
-__all__ = ["branch_cooldown", "branch_step"]
+__all__ = ["branch_cooldown", "branch_step", "cooldown_end"]
 
 
 def branch_cooldown(
@@ -100,3 +101,14 @@ def branch_step(saved: Saved, step: int) -> int:
         if start <= step:
             return start
     return step
+
+
+def cooldown_end(schedule: Schedule) -> int | None:
+    """The step ``schedule``'s cooldown ends at, in steps (for a run counted in a unit too:
+    ``step_at`` of its end), or ``None`` without one. A run whose cooldown is branched off
+    the resume step (``cooldown_start="resume"``) ends there: the example trainer trains up
+    to it, and lrview previews up to it."""
+    cooldown = [piece for piece in schedule.pieces if piece.kind is PieceKind.COOLDOWN]
+    if not cooldown or cooldown[0].end is None:
+        return None
+    return schedule.step_at(cooldown[0].end)
