@@ -666,14 +666,17 @@ def test_the_viewer_runs_from_an_installed_wheel(tmp_path):
     assert location.startswith(str(tmp_path / "venv"))
 
 
-def test_resume_step_previews_a_cooldown_branched_off_it_and_is_named_when_missing(tmp_path):
+def test_resume_step_previews_a_run_branched_off_it_to_its_end_and_is_named_when_missing(tmp_path):
     branch = ["scheduler.cooldown_start=resume", "scheduler.cooldown_steps=100", "steps=1000"]
     proc = run_viewer(tmp_path, *branch, "resume_step=400", "terminal_plot=false")
     csv_steps, lrs = read_csv(tmp_path / "run" / "schedule.csv")
     config = {"lr": 1e-3, "name": "cosine", "decay_steps": 1000}
     expected = [composed_lr(s, **config, cooldown_start=400, cooldown_steps=100) for s in csv_steps]
     np.testing.assert_allclose(lrs, expected, rtol=1e-12, atol=1e-15)
-    assert re.search(r"^cooldown\s+\[400, 500\)", proc.stdout, re.MULTILINE), proc.stdout
+    # The branched run ends where its cooldown ends (as the example trainer's), not at steps.
+    assert re.search(r"^cooldown\s+\[400, 500\]", proc.stdout, re.MULTILINE), proc.stdout
+    assert "cosine schedule over 500 steps" in proc.stdout
+    assert csv_steps[-1] == 500
     # Without it: one line that names the field and the viewer's option.
     proc = run_viewer(tmp_path, *branch, status=1, full_error=False)
     line = assert_one_line_error(proc, "scheduler.cooldown_start='resume'", "resume_step")

@@ -47,6 +47,7 @@ import hydra_optax_schedules.viewer.sampling as sampling
 import hydra_optax_schedules.viewer.table as tables
 from hydra_optax_schedules.errors import ScheduleConfigError
 from hydra_optax_schedules.hydra_options import BUILDER_TARGET
+from hydra_optax_schedules.resume import cooldown_end
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
 from hydra_optax_schedules.values import MAX_STEPS
 from hydra_optax_schedules.viewer.summary import Summary, format_summary, summarize
@@ -119,10 +120,11 @@ def _view(cfg: DictConfig) -> float:
             f"whose _target_ is {BUILDER_TARGET})"
         )
     steps = run_length(cfg, RUN_LENGTH_KEY, nodes)
-    every_step = check_csv_every_step(cfg.get("csv_every_step", False), steps)
     log_scale = check_flag("log_scale", cfg.get("log_scale", False))
     resume_step = check_resume_step(cfg.get("resume_step"))
     schedules = {key: build_with_run_length(node, steps, resume_step) for key, node in nodes}
+    steps = branched_length(nodes, schedules, steps)
+    every_step = check_csv_every_step(cfg.get("csv_every_step", False), steps)
     sampled, summaries = preview(schedules, steps)
     optimizers = group_view.preview_optimizers(
         cfg, schedules, sampled[0].steps, steps, cfg.get("params"), resume_step
@@ -272,6 +274,18 @@ def run_length(cfg: DictConfig, key: str | None, nodes: list[tuple[str, DictConf
         f"length your app passes to its schedules, e.g. {name}=10000 or "
         f"'{name}=${{trainer.max_steps}}'"
     )
+
+
+def branched_length(
+    nodes: list[tuple[str, DictConfig]], schedules: dict[str, Schedule], steps: int
+) -> int:
+    """The length of the run to preview: ``steps``, or, if a schedule's cooldown is branched
+    off the resume step (``cooldown_start: resume``), the step that cooldown ends at
+    (:func:`~hydra_optax_schedules.resume.cooldown_end`): a branched run ends there, as the
+    example trainer's does (the latest, if several schedules are branched)."""
+    branched = [schedules[key] for key, node in nodes if node.get("cooldown_start") == "resume"]
+    ends = [end for end in map(cooldown_end, branched) if end is not None]
+    return max(ends, default=steps)
 
 
 def check_resume_step(value: Any) -> int | None:
