@@ -64,6 +64,7 @@ from hydra_optax_schedules import (
     ScheduleConfigError,
     branch_step,
     check_resumes,
+    cooldown_end,
     optimizer_step,
     saved_configs,
 )
@@ -73,7 +74,6 @@ from hydra_optax_schedules.optimizer import (
     optimizer_schedules,
 )
 from hydra_optax_schedules.optimizer.check import DEFAULT_GROUP
-from hydra_optax_schedules.piece import PieceKind
 from hydra_optax_schedules.schedule import batch_size_at
 
 log = logging.getLogger(__name__)
@@ -293,11 +293,9 @@ def run_length(cfg: DictConfig, schedule: Schedule) -> int:
     """The number of updates of the run: ``cfg.steps``, or, for a cooldown branched off the
     resume step (``scheduler.cooldown_start=resume``), the step that cooldown ends at."""
     if cfg.resume and cfg.scheduler.get("cooldown_start") == "resume":
-        cooldown = [piece for piece in schedule.pieces if piece.kind is PieceKind.COOLDOWN]
-        if cooldown and cooldown[0].end is not None:
-            end = schedule.step_at(cooldown[0].end)  # pieces count in the run's unit
-            start = schedule.step_at(cooldown[0].start)
-            log.info("the cooldown branched off step %d ends at step %d", start, end)
+        end = cooldown_end(schedule)
+        if end is not None:
+            log.info("the cooldown branched off the resume step ends at step %d", end)
             return end
     return cfg.steps
 
@@ -374,6 +372,14 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
         columns.append(("plateau_scale", next(iter(applied)), "plateau_scale"))
     start = len(rows)
     steps = run_length(cfg, schedule)
+    if start > steps:
+        raise ScheduleConfigError(
+            f"steps={steps} ends this run before the step the checkpoint resumes at ({start}): "
+            f"give steps >= {start} to continue it",
+            field="steps",
+        )
+    if cfg.resume and start == steps:
+        log.warning("the run already ended at step %d: nothing left to train", steps)
     # The mini-batches of every step, drawn up front: a resumed run takes those from its step.
     batches = rng.integers(0, cfg.data.size, size=(max(steps, cfg.steps), cfg.batch_size))
     units = cfg.scheduler.get("units")

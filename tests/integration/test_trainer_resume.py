@@ -110,7 +110,7 @@ def test_a_run_killed_several_times_and_resumed_writes_the_uninterrupted_metrics
 SHORT = ["scheduler=cosine", "scheduler.warmup_steps=10", "checkpoint_every=20", "progress=false"]
 
 
-@pytest.mark.full  # the full lane (CI): two training runs
+@pytest.mark.full  # the full lane (CI): four training runs
 def test_a_new_run_in_a_directory_with_checkpoints_is_refused_before_training(tmp_path):
     # orbax keeps a step it holds and skips the save: the run logged saves it never made.
     run = tmp_path / "run"
@@ -118,6 +118,15 @@ def test_a_new_run_in_a_directory_with_checkpoints_is_refused_before_training(tm
     proc = train(run, *SHORT, "steps=40", succeeds=False)
     assert "holds checkpoints of an earlier run (the latest at step 40)" in proc.stderr
     assert "add resume=true" in proc.stderr
+    # A resume at the run's end trains nothing, and says so; a run length before it is refused.
+    proc = train(run, *SHORT, "steps=40", "resume=true")
+    assert "the run already ended at step 40: nothing left to train" in proc.stdout
+    assert len(metrics(run)) == 40 + 1
+    proc = train(run, *SHORT, "steps=30", "resume=true", "resume_policy=checkpoint", succeeds=False)
+    assert proc.stderr.strip().endswith(
+        "error: steps=30 ends this run before the step the checkpoint resumes at (40): "
+        "give steps >= 40 to continue it"
+    )
 
 
 @pytest.mark.full  # the full lane (CI): three training runs
