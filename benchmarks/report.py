@@ -54,11 +54,14 @@ def print_optimizer(optimizer: dict[str, Any], smoke: bool) -> None:
 def print_units(units: dict[str, Any], smoke: bool) -> None:
     """Counted in samples under a ramp vs in steps (issue 20), then its verdicts."""
     print("\nthe benchmarked cosine counted in samples (batch ramp, sqrt scaling) vs in steps:")
-    print(
-        f"  {'train step, us/step':38}  {units['train_step_ramp_100_us']:10.1f}  "
-        f"{units['train_step_steps_us']:10.1f} (in steps)  x{units['train_step_ratio']:.3f}"
-    )
-    for arm in ("constant", "ramp_9", "ramp_100", "ramp_10000"):
+    for points in (100, 10_000):
+        label = f"train step, {points}-point ramp, us/step"
+        print(
+            f"  {label:38}  {units[f'train_step_ramp_{points}_us']:10.1f}  "
+            f"{units['train_step_steps_us']:10.1f} (in steps)  "
+            f"x{units[f'train_step_ramp_{points}_ratio']:.3f}"
+        )
+    for arm in ("constant", "ramp_9", "ramp_100", "ramp_10000", "floor"):
         label = f"jit, all steps at once, {arm}, ms"
         print(
             f"  {label:38}  {units[f'vector_{arm}_ms']:10.2f}  "

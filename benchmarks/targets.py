@@ -246,8 +246,11 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "units_step_ratio",
         20,
-        "train step, counted in samples with a 100-point ramp / in steps <= 1.1",
-        (Condition("units.train_step_ratio", "<=", 1.1),),
+        "train step, counted in samples with a 100- or 10000-point ramp / in steps <= 1.1",
+        (
+            Condition("units.train_step_ramp_100_ratio", "<=", 1.1),
+            Condition("units.train_step_ramp_10000_ratio", "<=", 1.1),
+        ),
     ),
     Target(
         "units_jit",

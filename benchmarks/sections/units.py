@@ -12,6 +12,9 @@ Figures:
 - ``vector``: the schedule under ``jit`` over ``sizes.vector_steps`` int32 steps at once, ms,
   for a constant batch and ramps of 9, 100 and 10 000 points: what the viewer pays (a gather
   per step that a schedule counted in steps does not need, whatever the number of points);
+- ``vector_floor``: the schedule counted in steps, each step first read from a table
+  (:func:`one_lookup`): the least that any map found by a lookup costs under XLA on CPU,
+  where a gather keeps the loop from being vectorized;
 - ``hlo``: compiled instructions over 64 steps, per number of points and spacing (even, and
   crowded: half the points one sample apart): bounded whatever the points.
 """
@@ -24,6 +27,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy
 import optax
 
 from hydra_optax_schedules import build_lr_scheduler
@@ -69,23 +73,41 @@ def counted(points: int | None, crowded: bool = False) -> Callable[[Any], Any]:
     return build_lr_scheduler(fields | {"cooldown_lr": COOLDOWN_LR, "units": units})
 
 
+def one_lookup(schedule: Callable[[Any], Any], entries: int = 256) -> Callable[[Any], Any]:
+    """``schedule`` at each step read from a table of the first ``entries`` steps (past it,
+    the step itself): the same values, at the price of one gather per step."""
+    # One entry more, never read, breaks the arithmetic progression: XLA replaces a lookup in
+    # one (an iota, or a multiple of it) by arithmetic, and this one would then cost nothing.
+    table = numpy.append(numpy.arange(entries, dtype=numpy.int32), numpy.int32(0))
+
+    def looked_up(steps: Any) -> Any:
+        read = jnp.asarray(table)[jnp.clip(steps, 0, entries - 1)]
+        return schedule(read + jnp.maximum(steps - (entries - 1), 0))
+
+    return looked_up
+
+
 def bench_units(sizes: Sizes) -> dict[str, float]:
     """The figures of the module's docstring."""
     result: dict[str, float] = {}
     params, inputs, targets = tiny_mlp()
     blocks = {}
-    for arm, schedule in {"steps": our_schedule(), "ramp_100": counted(100)}.items():
+    arms = {"steps": our_schedule(), "ramp_100": counted(100), "ramp_10000": counted(10_000)}
+    for arm, schedule in arms.items():
         optimizer = optax.adamw(schedule, weight_decay=1e-4)
         state = (params, optimizer.init(params))
         blocks[arm] = timed_block(make_train_step(optimizer), state, (inputs, targets), sizes)
         blocks[arm]()  # compiles, outside the timing
     for arm, times in interleaved(blocks, sizes.train_blocks).items():
         result[f"train_step_{arm}_us"] = statistics.median(times)
-    result["train_step_ratio"] = result["train_step_ramp_100_us"] / result["train_step_steps_us"]
+    for points in (100, 10_000):
+        ratio = result[f"train_step_ramp_{points}_us"] / result["train_step_steps_us"]
+        result[f"train_step_ramp_{points}_ratio"] = ratio
 
     steps = jnp.arange(sizes.vector_steps, dtype=jnp.int32)
     arms = {"steps": our_schedule(), "constant": counted(None)}
     arms |= {f"ramp_{points}": counted(points) for points in (9, 100, 10_000)}
+    arms["floor"] = one_lookup(our_schedule())
     functions = {arm: jax.jit(schedule) for arm, schedule in arms.items()}
     for function in functions.values():
         jax.block_until_ready(function(steps))  # compiles, outside the timing
