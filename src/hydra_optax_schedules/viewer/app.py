@@ -168,9 +168,9 @@ def _view(cfg: DictConfig) -> float:
             for column, curve, summary in zip(columns, sampled, summaries, strict=True)
         ]
         title = f"{len(summaries)} schedules: {described}" if several else described
-        unit_axis = _unit_axis(schedules, sampled)
+        second_axis = unit_axis(schedules, sampled)
         plots.save_schedule_png(
-            panels, title, out_dir / "schedule.png", log_scale=log_scale, unit_axis=unit_axis
+            panels, title, out_dir / "schedule.png", log_scale=log_scale, unit_axis=second_axis
         )
         written.append("schedule.png")
         if optimizers:
@@ -196,7 +196,7 @@ def objective(summaries: list[Summary]) -> float:
     return float(chosen.mean.value)
 
 
-def _unit_axis(schedules: dict[str, Schedule], sampled: list[tables.Table]) -> Any:
+def unit_axis(schedules: dict[str, Schedule], sampled: list[tables.Table]) -> Any:
     """``(label, steps -> unit, unit -> steps)`` for a second x axis, from the first schedule
     counted in a unit (docs/units.md), or ``None``: the count at the sampled steps, exact on
     the host, interpolated between them for the axis' ticks."""

@@ -191,19 +191,7 @@ def _new_axes(
 ) -> Axes:
     """Axes ``position`` of ``count`` stacked in ``figure``, labelled for a schedule's curve;
     its ticks (values times ``scale``) in one format (:func:`.labels.tick_labels`)."""
-    from matplotlib.ticker import Formatter, NullFormatter
-
-    class OneFormat(Formatter):
-        """Every major tick of an axis in one notation and number of decimals."""
-
-        def __init__(self, format_all: Callable[[list[float]], list[str]], factor: float):
-            self.format_all, self.factor = format_all, factor
-
-        def __call__(self, x: float, pos: int | None = None) -> str:
-            return self.format_all([float(x) * self.factor])[0]
-
-        def format_ticks(self, values: Sequence[float]) -> list[str]:
-            return self.format_all([float(value) * self.factor for value in values])
+    from matplotlib.ticker import NullFormatter
 
     axes = figure.add_subplot(count, 1, position)
     axes.set_title(title, fontsize="medium")
@@ -211,10 +199,26 @@ def _new_axes(
     if log_scale:
         axes.set_yscale("log")
         axes.yaxis.set_minor_formatter(NullFormatter())
-    axes.yaxis.set_major_formatter(OneFormat(tick_labels, scale))
-    axes.xaxis.set_major_formatter(OneFormat(step_labels, 1.0))
+    axes.yaxis.set_major_formatter(_one_format(tick_labels, scale))
+    axes.xaxis.set_major_formatter(_one_format(step_labels, 1.0))
     axes.grid(alpha=0.3)
     return axes
+
+
+def _one_format(format_all: Callable[[list[float]], list[str]], factor: float) -> Any:
+    """A matplotlib formatter that labels every major tick of an axis (its value times
+    ``factor``) at once with ``format_all``: one notation and number of decimals, and each
+    label the whole number (never matplotlib's multiplier or offset at the axis' end)."""
+    from matplotlib.ticker import Formatter
+
+    class OneFormat(Formatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return format_all([float(x) * factor])[0]
+
+        def format_ticks(self, values: Sequence[float]) -> list[str]:
+            return format_all([float(value) * factor for value in values])
+
+    return OneFormat()
 
 
 def _figure(panels: int, legend_rows: int = 0) -> Figure:
@@ -312,7 +316,10 @@ def schedule_figure(
     axes.set_xlabel("step")
     if unit_axis is not None:
         unit, forward, inverse = unit_axis
-        figure.axes[0].secondary_xaxis("top", functions=(forward, inverse)).set_xlabel(unit)
+        top = figure.axes[0].secondary_xaxis("top", functions=(forward, inverse))
+        top.set_xlabel(unit)
+        # Counts in the billions, labelled as the steps are: each tick its whole number.
+        top.xaxis.set_major_formatter(_one_format(step_labels, 1.0))
     if len(panels) > 1:
         figure.suptitle(textwrap.fill(title, _TITLE_WIDTH), fontsize="medium")
     return figure
