@@ -412,6 +412,15 @@ def assert_one_line_error(proc, *names: str) -> str:
     return lines[0]
 
 
+def test_a_field_without_effect_is_one_warning_line_not_a_python_warning(tmp_path):
+    proc = run_viewer(tmp_path, "scheduler=wsd", "scheduler.end_lr=0.1", "terminal_plot=false")
+    assert proc.stderr.splitlines() == [
+        "warning: scheduler.end_lr=0.1 has no effect on this wsd schedule (end_lr needs a "
+        "decaying family (linear, cosine, exponential, polynomial)); it is built as if unset"
+    ]
+    assert "wsd schedule over 1000 steps" in proc.stdout
+
+
 BAD_STEPS = ["0", "1.5", "abc", "-3", "2**63", str(2**63), "true", "null"]
 
 

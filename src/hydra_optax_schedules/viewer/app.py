@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import numbers
 import sys
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ import hydra_optax_schedules.viewer.group_view as group_view
 import hydra_optax_schedules.viewer.plots as plots
 import hydra_optax_schedules.viewer.sampling as sampling
 import hydra_optax_schedules.viewer.table as tables
-from hydra_optax_schedules.errors import ScheduleConfigError
+from hydra_optax_schedules.errors import IgnoredFieldWarning, ScheduleConfigError
 from hydra_optax_schedules.hydra_options import BUILDER_TARGET
 from hydra_optax_schedules.resume import cooldown_end
 from hydra_optax_schedules.schedule import Schedule, build_lr_scheduler, build_schedule
@@ -93,15 +94,32 @@ def view(cfg: DictConfig) -> float:
 
     In a single run, a mistake (:class:`ViewerError`, ``ScheduleConfigError``) is printed as one
     line on stderr and the process exits with status 1. In a multirun it fails the job as a
-    :class:`ViewerError`, so that the sweep goes on and Hydra reports it.
+    :class:`ViewerError`, so that the sweep goes on and Hydra reports it. A field without
+    effect (``IgnoredFieldWarning``) is one line on stderr, ``warning: <its message>``: the
+    config is the viewer's input, and Python's form would point at the viewer's own code.
     """
     try:
-        return _view(cfg)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning(warnings.showwarning)
+            return _view(cfg)
     except (ViewerError, ScheduleConfigError) as error:
         if HydraConfig.get().mode == RunMode.RUN:
             print(error, file=sys.stderr, flush=True)
             raise SystemExit(1) from None
         raise ViewerError(str(error)) from None
+
+
+def _show_warning(show: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` that prints an ``IgnoredFieldWarning`` as ``warning: ...`` on
+    stderr, and any other warning as ``show`` does."""
+
+    def shown(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, IgnoredFieldWarning):
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+        else:
+            show(message, category, *args, **kwargs)
+
+    return shown
 
 
 def _view(cfg: DictConfig) -> float:
