@@ -117,6 +117,19 @@ def test_each_groups_learning_rate_is_its_schedule_times_its_multiplier():
     )
 
 
+def test_a_group_whose_curves_are_anothers_stays_seen_in_its_own_dash_pattern():
+    pytest.importorskip("matplotlib")
+    cfg = compose_viewer(
+        "optimizer=adamw", "+optimizer.param_groups={same:{match:['^same'],lr_mult:1}}"
+    )
+    figure = group_view.groups_figure(previews(cfg), "same")
+    for axes in figure.axes[:2]:  # learning rate, weight decay: "same" equals "default"
+        same, default = axes.get_lines()
+        assert same.get_label() == "same" and default.get_label() == "default"
+        np.testing.assert_array_equal(same.get_ydata(), default.get_ydata())
+        assert same.get_linestyle() != default.get_linestyle()
+
+
 def stepped(config, params, steps):
     """``applied_hyperparams`` after each of ``steps`` real updates (random gradients), from
     ``init``: what a training loop would log at updates ``0 .. steps - 1`` of a run of

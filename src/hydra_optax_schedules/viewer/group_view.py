@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # JAX and optax: imported only when the config has an optimiz
 __all__ = [
     "GROUPS_PNG",
     "OptimizerPreview",
+    "groups_figure",
     "optimizer_nodes",
     "preview_optimizers",
     "save_groups_png",
@@ -150,8 +151,18 @@ def with_groups(
 def save_groups_png(
     previews: Sequence[OptimizerPreview], title: str, path: Path, *, log_scale: bool = False
 ) -> None:
-    """Draw each optimizer's learning rate and weight decay per group into ``path``: two
-    panels per optimizer, a line per group."""
+    """Draw :func:`groups_figure` into the PNG file ``path``."""
+    import hydra_optax_schedules.viewer.plots as plots
+
+    groups_figure(previews, title, log_scale=log_scale).savefig(path, dpi=plots._DPI)
+
+
+def groups_figure(
+    previews: Sequence[OptimizerPreview], title: str, *, log_scale: bool = False
+) -> Any:
+    """Each optimizer's learning rate and weight decay per group: two panels per optimizer,
+    a line per group, each in its own dash pattern (:func:`.plots.curve_style`), so that a
+    group whose curve is another's (a weight decay of 0, an ``lr_mult`` of 1) stays seen."""
     import hydra_optax_schedules.viewer.plots as plots
     from hydra_optax_schedules.viewer.groups import QUANTITIES
 
@@ -178,11 +189,12 @@ def save_groups_png(
                 scale=scale,
                 log_scale=log_scale,
             )
-            for label, table in tables:
-                axes.plot(table.steps, table.values / scale, linewidth=1.5, label=label)
+            for index, (label, table) in enumerate(tables):
+                style = plots.curve_style(index)
+                axes.plot(table.steps, table.values / scale, label=label, **style)
             axes.set_xlim(0, int(tables[0][1].steps[-1]))
             axes.set_ylim(bottom=0, top=max(peak / scale * 1.05, 1e-12))
             axes.legend(fontsize="small", title="group", title_fontsize="small")
             axes.set_xlabel("step")
     figure.suptitle(title, fontsize="medium", wrap=True)
-    figure.savefig(path, dpi=plots._DPI)
+    return figure

@@ -205,6 +205,17 @@ def _new_axes(
     return axes
 
 
+#: The dash patterns of the curves drawn on one axes, in turn.
+_DASHES = ("-", (0, (6, 3)), (0, (2, 2)), (0, (6, 2, 1, 2)))
+
+
+def curve_style(index: int) -> dict[str, Any]:
+    """The line of the ``index``-th curve drawn on one axes: its own dash pattern, and
+    thinner than the first, so that a curve drawn over an equal one leaves it seen (groups
+    and sweep jobs with the same schedule)."""
+    return {"linestyle": _DASHES[index % len(_DASHES)], "linewidth": 2.0 if index == 0 else 1.5}
+
+
 def _one_format(format_all: Callable[[list[float]], list[str]], factor: float) -> Any:
     """A matplotlib formatter that labels every major tick of an axis (its value times
     ``factor``) at once with ``format_all``: one notation and number of decimals, and each
@@ -368,11 +379,11 @@ def comparison_figure(
             log_scale=log_scale,
         )
         lowest, peaks = math.inf, []
-        for label, curve in drawn:
+        for index, (label, curve) in enumerate(drawn):
             values = curve.values / scale
             lowest = min(lowest, float(values[values > 0].min(initial=math.inf)))
             peaks.append(float(values.max()))
-            axes.plot(curve.steps, values, linewidth=1.5, label=label)
+            axes.plot(curve.steps, values, label=label, **curve_style(index))
         axes.set_xlim(0, max(int(curve.steps[-1]) for _, curve in drawn))
         _limits(axes, peaks, lowest, log_scale)
         # Below the axes (under the step label), where it covers no curve.
