@@ -53,3 +53,18 @@ def test_the_second_x_axis_is_the_exact_count_at_the_sampled_steps_each_tick_its
     texts = [tick.get_text() for tick in top.get_xticklabels() if tick.get_text()]
     assert "5e9" in texts or "5.0e9" in texts, texts  # each tick its whole number
     assert top.xaxis.get_offset_text().get_text() == ""  # no "1e9" at the axis' end
+
+
+def test_the_second_x_axis_of_epochs_labels_fractions_of_an_epoch():
+    pytest.importorskip("matplotlib")
+    units = {"unit": "epochs", "samples_per_epoch": 1000, "batch_size": 100}
+    schedule = build_lr_scheduler({"lr": 1.0, "name": "cosine", "units": units}, run_steps=20)
+    schedules = {"scheduler": schedule}
+    sampled, summaries = preview(schedules, 20)  # 2 epochs
+    figure = schedule_figure(
+        [("lr", sampled[0], summaries[0])], "epochs", unit_axis=unit_axis(schedules, sampled)
+    )
+    figure.draw_without_rendering()
+    (top,) = figure.axes[0].child_axes
+    texts = [tick.get_text() for tick in top.get_xticklabels() if tick.get_text()]
+    assert texts[:5] == ["0", "0.25", "0.50", "0.75", "1.00"], texts  # not "0", "0", "0", "1"

@@ -126,6 +126,15 @@ def step_labels(values: Sequence[float]) -> list[str]:
     return tick_labels(values)
 
 
+def count_labels(values: Sequence[float]) -> list[str]:
+    """Labels of the ticks of a count of the run's unit (docs/units.md): as the steps'
+    (:func:`step_labels`) when every tick is a whole number (samples, tokens), else in one
+    notation with the decimals they need (:func:`tick_labels`: epochs ``0.5``, ``1.0``)."""
+    if all(float(v).is_integer() for v in values if math.isfinite(v)):
+        return step_labels(values)
+    return tick_labels(values)
+
+
 def parse_override(override: str) -> tuple[str, str]:
     """An override's key, without its ``+``, ``++`` or ``~``, and its value (``""`` if none)."""
     key, _, value = override.partition("=")

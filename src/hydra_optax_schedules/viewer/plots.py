@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hydra_optax_schedules.viewer.labels import format_numbers, step_labels, tick_labels
+from hydra_optax_schedules.viewer.labels import (
+    count_labels,
+    format_numbers,
+    step_labels,
+    tick_labels,
+)
 from hydra_optax_schedules.viewer.summary import Summary
 from hydra_optax_schedules.viewer.table import LR_COLUMN, Table, column_name
 
@@ -329,8 +334,8 @@ def schedule_figure(
         unit, forward, inverse = unit_axis
         top = figure.axes[0].secondary_xaxis("top", functions=(forward, inverse))
         top.set_xlabel(unit)
-        # Counts in the billions, labelled as the steps are: each tick its whole number.
-        top.xaxis.set_major_formatter(_one_format(step_labels, 1.0))
+        # Each tick its whole number (a count in the billions, as the steps), or its decimals.
+        top.xaxis.set_major_formatter(_one_format(count_labels, 1.0))
     if len(panels) > 1:
         figure.suptitle(textwrap.fill(title, _TITLE_WIDTH), fontsize="medium")
     return figure
