@@ -27,7 +27,7 @@ from support.tolerance import float32_tolerance, host_tolerance, lengths
 BATCH = 50
 # 40 batches (2,000 configs) with the "ci" profile, 200 (10,000) with "thorough".
 BATCHES = min(200, max(1, settings.default.max_examples // 12))
-INT32_MAX = 2**31 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 WORST: dict[str, float] = {"host": 0.0, "numpy": 0.0, "jit": 0.0}
 
 
@@ -37,12 +37,15 @@ def deviation(values, want, allowed):
 
 
 def probe_steps(case, rng):
-    """Every boundary and its neighbours, the extremes, and steps anywhere in the run."""
+    """Every boundary and its neighbours, the extremes of int32 (negative steps count as 0),
+    steps anywhere in the run, and anywhere in int32."""
     D, W, C = lengths(case)
     end = D if D is not None else 2 * W + 100
     corners = [-1, 0, 1, W - 1, W, W + 1, end - C - 1, end - C, end - C + 1, end, end + 1]
     anywhere = rng.integers(0, min(2 * end + 2, INT32_MAX), size=13).tolist()
-    return [min(max(s, -1), INT32_MAX) for s in corners + anywhere + [INT32_MAX]]
+    far = rng.integers(INT32_MIN, INT32_MAX, size=3, endpoint=True).tolist()
+    steps = corners + anywhere + far + [INT32_MIN, INT32_MAX]
+    return [min(max(s, INT32_MIN), INT32_MAX) for s in steps]
 
 
 @pytest.mark.full  # the full lane (CI): the differential search (test_semantics stays)
